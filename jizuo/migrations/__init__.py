@@ -1,0 +1,1 @@
+"""Alembic migrations of the platform's own tables, shipped inside the package."""
