@@ -738,8 +738,14 @@ def _location_series(
     data: Any, subgroup: str, value: str, limits_from: Calibration, sigma: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Points (subgroup means or individuals), sizes, calibration mask and estimated sigma."""
-    is_1d = not isinstance(data, pd.DataFrame) and np.ndim(data) == 1
-    if isinstance(data, pd.Series) or is_1d:
+    if isinstance(data, pd.Series | pd.DataFrame):
+        is_1d = isinstance(data, pd.Series)
+    else:
+        try:
+            is_1d = np.ndim(data) == 1
+        except ValueError:  # ragged rows: subgroups of different sizes
+            is_1d = False
+    if is_1d:
         x = as_float_array(data, "values", ndim=1)
         n = np.ones(x.size)
         mask = _calibration_mask(limits_from, x.size)
