@@ -261,6 +261,7 @@ class SwitchingState:
     production_steady: bool = True
     reduced_approved: bool = False
     switching_score: int = 0
+    last_switch_reason: str = ""
     history: list[LotRecord] = field(default_factory=list)
     _recent_normal: list[bool] = field(default_factory=list, repr=False)
     _tightened_run: int = field(default=0, repr=False)
@@ -361,6 +362,7 @@ class SwitchingState:
             )
         )
         if next_regime != regime:
+            self.last_switch_reason = reason
             if next_regime == "discontinued":
                 self.regime = "discontinued"
             else:
@@ -371,6 +373,7 @@ class SwitchingState:
         """Return from reduced to normal inspection for a reason outside the lot results."""
         if self.regime == "reduced":
             self._enter("normal")
+            self.last_switch_reason = reason
         return self.regime
 
     def resume(self) -> str:
@@ -387,6 +390,7 @@ class SwitchingState:
             "production_steady": self.production_steady,
             "reduced_approved": self.reduced_approved,
             "switching_score": self.switching_score,
+            "last_switch_reason": self.last_switch_reason,
             "history": [rec.to_dict() for rec in self.history],
         }
 

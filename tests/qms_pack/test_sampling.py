@@ -351,7 +351,8 @@ def test_reduced_back_to_normal() -> None:
     state = SwitchingState(regime="reduced")
     assert state.record(0, 1, 3, production_steady=False) == "normal"  # irregular production
     state = SwitchingState(regime="reduced")
-    assert state.reinstate_normal() == "normal"
+    assert state.reinstate_normal("supplier changed the process") == "normal"
+    assert state.last_switch_reason == "supplier changed the process"
 
 
 def test_switching_state_to_dict_json() -> None:
