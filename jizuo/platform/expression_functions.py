@@ -61,10 +61,10 @@ def value_size(value: Any, limit: int = MAX_ITEMS) -> int:
         total += 1
         if isinstance(item, str):
             total += len(item)
-        elif isinstance(item, _CONTAINERS):
+        elif isinstance(item, (*_CONTAINERS, Mapping)):
             if len(item) > limit:
                 return limit + 1
-            if isinstance(item, dict):
+            if isinstance(item, Mapping):
                 stack.extend(item.keys())
                 stack.extend(item.values())
             else:
@@ -228,6 +228,13 @@ def _number_or_none(value: Any, func: str) -> Any:
     raise TypeError(f"{func}() expects a number, not {_kind(value)}")
 
 
+def _bounded_decimal(value: Any) -> Any:
+    """Refuse Decimals whose whole part would be a huge integer (NUMERIC allows 131072 digits)."""
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_INT_DIGITS:
+        raise ValueError("number too large")
+    return value
+
+
 def parse_iso(text: str) -> date | datetime:
     """Parse an ISO 8601 date (``YYYY-MM-DD``) or date-time string."""
     if not isinstance(text, str) or len(text) > _MAX_ISO_LENGTH:
@@ -296,7 +303,7 @@ def abs_(x: Any) -> Any:
 @_builtin("round")
 def round_(x: Any, ndigits: Any = None) -> Any:
     """Round half away from zero; an int without ``ndigits``, like Python."""
-    x = _number_or_none(x, "round")
+    x = _bounded_decimal(_number_or_none(x, "round"))
     if x is None:
         return None
     places = 0 if ndigits is None else ndigits
@@ -325,14 +332,14 @@ def round_(x: Any, ndigits: Any = None) -> Any:
 @_builtin("floor")
 def floor(x: Any) -> Any:
     """Largest whole number not above ``x``."""
-    x = _number_or_none(x, "floor")
+    x = _bounded_decimal(_number_or_none(x, "floor"))
     return None if x is None else math.floor(x)
 
 
 @_builtin("ceil")
 def ceil(x: Any) -> Any:
     """Smallest whole number not below ``x``."""
-    x = _number_or_none(x, "ceil")
+    x = _bounded_decimal(_number_or_none(x, "ceil"))
     return None if x is None else math.ceil(x)
 
 
@@ -433,7 +440,7 @@ def int_(x: Any) -> Any:
             raise ValueError(f"{x!r} cannot be made a whole number")
         return int(exact)
     if isinstance(x, (int, float, Decimal)):
-        return int(x)
+        return int(_bounded_decimal(x))
     raise TypeError(f"int() expects a number or a text, not {_kind(x)}")
 
 

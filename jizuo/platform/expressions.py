@@ -46,6 +46,7 @@ evaluating a cached expression costs a few microseconds.
 from __future__ import annotations
 
 import ast
+import decimal
 import difflib
 import functools
 import keyword
@@ -56,9 +57,10 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
-from simpleeval import DISALLOW_FUNCTIONS, EvalWithCompoundTypes
+from simpleeval import DISALLOW_FUNCTIONS, DISALLOW_METHODS, EvalWithCompoundTypes
 
 from . import expression_functions as fns
 
@@ -161,8 +163,13 @@ def _callable_problem(func: Any) -> str | None:
     except TypeError:  # unhashable callables cannot be in the set
         forbidden = False
     # C functions of a module (builtins.__import__, os.system, posix.*) are never meant for
-    # expressions, whatever a caller put in names.
-    if forbidden or isinstance(getattr(func, "__self__", None), types.ModuleType):
+    # expressions, whatever a caller put in names; nor is str.format, whose format strings
+    # read attributes ('{0.__class__}').
+    if (
+        forbidden
+        or isinstance(getattr(func, "__self__", None), types.ModuleType)
+        or getattr(func, "__name__", None) in DISALLOW_METHODS
+    ):
         return "this function is not allowed in expressions"
     return None
 
@@ -308,7 +315,7 @@ def _vet(source: str, body: ast.expr) -> tuple[frozenset[str], frozenset[str]]:
         elif kind is ast.Attribute:
             _check_identifier(source, node.attr, "attributes")
             if isinstance(node.value, _LITERALS):
-                raise ExpressionError(source, _method_hint(node.attr, "literal values"))
+                raise ExpressionError(source, _method_hint(node.attr, "literal values", False))
             children.append(node.value)
         elif kind is ast.Subscript:
             children += [node.value, node.slice]
@@ -335,6 +342,9 @@ def _vet(source: str, body: ast.expr) -> tuple[frozenset[str], frozenset[str]]:
                 _check_identifier(source, node.func.id, "functions")
                 calls.add(node.func.id)
             elif type(node.func) is ast.Attribute:
+                if isinstance(node.func.value, _LITERALS):
+                    hint = _method_hint(node.func.attr, "literal values", True)
+                    raise ExpressionError(source, hint)
                 children.append(node.func)
             else:
                 raise ExpressionError(source, "only functions can be called, by their name")
@@ -362,11 +372,14 @@ def _vet(source: str, body: ast.expr) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(names), frozenset(calls)
 
 
-def _method_hint(attr: str, owner: str) -> str:
-    """Message for attribute access on a value that is not a mapping."""
-    if attr in _functions:
-        return f"{owner} have no methods: write {attr}(value) instead of value.{attr}()"
-    return f"{owner} have no fields ('.{attr}'); only records (mappings) have fields"
+def _method_hint(attr: str, owner: str, called: bool) -> str:
+    """Message for reading or calling an attribute of a value that is not a mapping."""
+    use = f"{attr}(value)" if attr in _functions else None
+    if called:
+        advice = f": write {use} instead of value.{attr}()" if use else ""
+        return f"{owner} have no methods{advice}"
+    advice = f" (to compute it, write {use})" if use else ""
+    return f"{owner} have no fields ('.{attr}'), only records (mappings) have{advice}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,8 +393,10 @@ def _describe(exc: BaseException) -> str:
     """A short human message for an exception raised while evaluating."""
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"
-    if isinstance(exc, OverflowError):
+    if isinstance(exc, (OverflowError, decimal.Overflow)):
         return "number too large"
+    if isinstance(exc, decimal.DecimalException):
+        return "invalid decimal operation"
     if isinstance(exc, RecursionError):
         return "too complex to evaluate"
     if isinstance(exc, MemoryError):
@@ -396,7 +411,9 @@ def _kind(value: Any) -> str:
 
 def _suggest(name: str, candidates: Iterable[Any]) -> str:
     """' (did you mean 'x'?)' for a near miss, else ''."""
-    pool = [c for _, c in zip(range(1_000), candidates, strict=False) if isinstance(c, str)]
+    # list() of a dict is atomic, so a concurrent register_function cannot break the loop.
+    keys = list(candidates) if isinstance(candidates, dict) else islice(candidates, 1_000)
+    pool = [c for c in keys if isinstance(c, str)]
     close = difflib.get_close_matches(name, pool, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -497,7 +514,8 @@ class _Evaluator(EvalWithCompoundTypes):
                 shown = _short(ast.unparse(owner), 60)
                 reason = f"{shown!r} has no field {attr!r}" + _suggest(attr, base)
                 raise ExpressionError(self.expr, reason) from None
-        raise ExpressionError(self.expr, _method_hint(attr, f"values like {_kind(base)}"))
+        hint = _method_hint(attr, f"values like {_kind(base)}", False)
+        raise ExpressionError(self.expr, hint)
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         return self._field(self._eval(node.value), node.attr, node.value)
@@ -542,7 +560,8 @@ class _Evaluator(EvalWithCompoundTypes):
             if base is None:
                 return None  # like a.b on an empty reference
             if not isinstance(base, Mapping):
-                raise ExpressionError(self.expr, _method_hint(label, f"values like {_kind(base)}"))
+                hint = _method_hint(label, f"values like {_kind(base)}", True)
+                raise ExpressionError(self.expr, hint)
             func = self._caller_callable(self._field(base, label, target.value), label)
         args = [self._eval(arg) for arg in node.args]
         try:
