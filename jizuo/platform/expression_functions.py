@@ -11,6 +11,9 @@ Conventions shared by every function here:
   ``add_days`` keeps a datetime's time. ISO date strings compare correctly as text, and the
   evaluator also compares a date object with an ISO string by parsing the string.
   ``today()``/``now()`` are in UTC.
+* **Text of values.** ``str``, ``concat`` and f-strings write an empty value as ``''`` and
+  booleans as ``true``/``false`` (as JSON does); lists and mappings have no text form, so that no
+  expression can turn a large value into an even larger text.
 * **Rounding.** ``round`` rounds half away from zero on the decimal value written
   (``round(2.675, 2) == 2.68``), as people on the shop floor expect, not Python's half-even.
 * **Limits.** Results are bounded so that no expression can make the server allocate or compute

@@ -261,6 +261,7 @@ def _parse_cached(source: str) -> Expression:
             source, f"the expression cannot be parsed: {_describe(exc)}"
         ) from None
     names, calls = _vet(source, tree.body)
+    _check_constant_parts(source, tree.body)
     expression = Expression(source, names, calls)
     object.__setattr__(expression, "_tree", tree.body)
     return expression
@@ -370,6 +371,61 @@ def _vet(source: str, body: ast.expr) -> tuple[frozenset[str], frozenset[str]]:
             raise ExpressionError(source, reason)
         stack.extend((child, depth + 1) for child in children)
     return frozenset(names), frozenset(calls)
+
+
+# Nodes whose value is fixed when all their children's values are (no names, no calls).
+_FOLDABLE = (
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.Subscript,
+    ast.Slice,
+    ast.JoinedStr,
+    ast.FormattedValue,
+)
+
+
+def _constant_parts(node: ast.expr, found: list[ast.expr]) -> bool:
+    """Whether ``node`` is constant; collects its largest constant parts into ``found``."""
+    children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+    constant = [_constant_parts(child, found) for child in children]
+    if isinstance(node, _FOLDABLE) and all(constant):
+        return True
+    found.extend(
+        child
+        for child, is_constant in zip(children, constant, strict=True)
+        if is_constant and not isinstance(child, ast.Constant)
+    )
+    return False
+
+
+def _check_constant_parts(source: str, body: ast.expr) -> None:
+    """Evaluate the parts made only of literals, so that '9**9**9' is refused when saved."""
+    # They would fail on every record anyway; limits keep this as bounded as evaluation.
+    # The walk is recursive, which is safe because _vet has bounded the depth.
+    found: list[ast.expr] = []
+    if _constant_parts(body, found) and not isinstance(body, ast.Constant):
+        found.append(body)
+    if not found:
+        return
+    evaluator = _acquire()
+    try:
+        for part in found:
+            try:
+                evaluator.eval(source, part)
+            except ExpressionError:
+                raise
+            except Exception as exc:
+                raise ExpressionError(source, _describe(exc)) from None
+    finally:
+        _release(evaluator)
 
 
 def _method_hint(attr: str, owner: str, called: bool) -> str:

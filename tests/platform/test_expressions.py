@@ -102,6 +102,24 @@ def test_syntax_errors() -> None:
         assert error.expression == source
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["9**9**9", "x * 10**10**10", "'a' * 10**9", "[1] * 10**9 + x", "x if c else 1 / 0", "'a' + 1"],
+)
+def test_constant_parts_that_cannot_be_evaluated_are_refused_when_saved(source: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError) as caught:
+        check_expression(source, ["x", "c"])
+    assert time.perf_counter() - start < 1.0
+    assert caught.value.expression == source
+    assert source in str(caught.value)
+
+
+def test_constant_parts_that_can_be_evaluated_are_accepted() -> None:
+    for source in ["2 ** 10 * x", "x in [1, 2, 3]", "-1 + x", "'a' * 3", "{'a': 1}['a']"]:
+        check_expression(source, ["x"])
+
+
 def test_non_text_expression() -> None:
     with pytest.raises(ExpressionError, match="must be text"):
         parse_expression(42)  # type: ignore[arg-type]
