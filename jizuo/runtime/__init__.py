@@ -1,1 +1,5 @@
-"""Renders published apps for their users: forms, list views, record pages, workflow actions, reports and dashboards (HTML). Built on jizuo.platform."""
+"""Renders published apps for their users.
+
+Forms, list views, record pages, workflow actions, reports and dashboards (HTML),
+built on ``jizuo.platform``.
+"""

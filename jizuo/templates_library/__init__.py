@@ -1,1 +1,4 @@
-"""Installable app packs other than QMS: the ERP, MES and CRM starter apps (metadata plus registered pack functions)."""
+"""Installable app packs other than QMS: the ERP, MES and CRM starter apps.
+
+A pack is metadata plus a few functions registered with the platform.
+"""

@@ -1,0 +1,222 @@
+"""The ``jizuo`` command: set up, serve, run workers, upgrade and verify the database."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from importlib import resources
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from jizuo import create_app
+from jizuo.platform import catalog, publishing
+from jizuo.platform.actor import ADMIN
+from jizuo.platform.audit import verify_chain
+from jizuo.platform.auth import add_member, create_user, issue_token, system_actor
+from jizuo.platform.db import engine_of, new_session
+from jizuo.platform.errors import JizuoError, NotFound
+from jizuo.platform.models import User, Workspace
+from jizuo.platform.records import RecordStore
+from jizuo.platform.schema import current_revision, upgrade_database
+
+DEFAULT_WORKSPACE = "default"
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Jizuo (基座): a no-code platform for manufacturers.
+
+    Settings come from JIZUO_* environment variables (JIZUO_DATABASE_URL, JIZUO_REDIS_URL,
+    JIZUO_SECRET_KEY, JIZUO_STORAGE_DIR, JIZUO_INSTANCE_PATH).
+    """
+    ctx.obj = ctx.obj or {}
+
+
+def _app(ctx: click.Context) -> Flask:
+    if "app" not in ctx.obj:
+        ctx.obj["app"] = create_app()
+    return ctx.obj["app"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the database migrations shipped with this version."""
+    engine = engine_of(_app(ctx))
+    upgrade_database(engine)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+def initialise(app: Flask, admin: str, password: str | None, workspace_key: str) -> dict[str, Any]:
+    """Create or upgrade the database, the first workspace and its admin; return how to log in."""
+    upgrade_database(engine_of(app))
+    session = new_session(app, write=True)
+    try:
+        workspace = session.scalar(select(Workspace).where(Workspace.key == workspace_key))
+        if workspace is None:
+            workspace = catalog.create_workspace(
+                session, workspace_key, {"en": "Default", "zh": "默认"}
+            )
+        user = session.scalar(select(User).where(User.username == admin))
+        created_password = None
+        if user is None:
+            created_password = password or secrets.token_urlsafe(12)
+            user = create_user(session, admin, created_password, "Administrator")
+            add_member(session, user, workspace, [ADMIN])
+        token = issue_token(session, user, workspace, "jizuo init")
+        session.commit()
+        return {
+            "workspace": workspace.key,
+            "user": admin,
+            "password": created_password,
+            "token": token,
+        }
+    finally:
+        session.close()
+
+
+def _print_login(info: dict[str, Any], url: str) -> None:
+    click.echo(f"workspace: {info['workspace']}")
+    if info["password"]:
+        click.echo(f"admin user: {info['user']}  password: {info['password']}  (shown once)")
+    else:
+        click.echo(f"admin user: {info['user']} (exists; password unchanged)")
+    click.echo(f"API token: {info['token']}  (shown once; stored hashed)")
+    click.echo(f"try:  curl -H 'Authorization: Bearer {info['token']}' {url}/api/v1/apps")
+
+
+@main.command()
+@click.option("--admin", default="admin", show_default=True, help="Username of the first admin.")
+@click.option("--password", default=None, help="Their password (default: generated, printed).")
+@click.option("--workspace", default=DEFAULT_WORKSPACE, show_default=True)
+@click.pass_context
+def init(ctx: click.Context, admin: str, password: str | None, workspace: str) -> None:
+    """Create/upgrade the database and the first admin, and print how to log in."""
+    try:
+        info = initialise(_app(ctx), admin, password, workspace)
+    except JizuoError as exc:
+        _fail(f"{exc.detail} {exc.errors or ''}")
+    _print_login(info, "http://127.0.0.1:5000")
+
+
+def install_demo(app: Flask, workspace_key: str) -> int:
+    """Install the sample apps and their records (once); return how many records were made."""
+    demo = json.loads(
+        resources.files("jizuo.templates_library").joinpath("demo_app.json").read_text()
+    )
+    session = new_session(app)
+    try:
+        workspace = session.scalar(select(Workspace).where(Workspace.key == workspace_key))
+        actor = system_actor(workspace)
+        try:
+            catalog.get_app(session, actor, demo["apps"][0]["key"])
+            return 0
+        except NotFound:
+            pass
+        for app_def in demo["apps"]:
+            catalog.create_app_definition(session, actor, app_def["key"], app_def["title"])
+            for entity in app_def["entities"]:
+                catalog.create_entity(session, actor, app_def["key"], entity)
+                publishing.publish_entity(session, actor, app_def["key"], entity["key"])
+        store = RecordStore(session, actor)
+        made: dict[str, list[int]] = {}
+        for row in demo["records"]:
+            data = {k: _resolve(v, made) for k, v in row["data"].items()}
+            app_key, entity_key = row["entity"].split(".")
+            record = store.entity(app_key, entity_key).create(data, reason="demo data")
+            made.setdefault(row["entity"], []).append(record.id)
+        session.commit()
+        return sum(len(ids) for ids in made.values())
+    finally:
+        session.close()
+
+
+def _resolve(value: Any, made: dict[str, list[int]]) -> Any:
+    """``"@erp.supplier#0"`` → the id of the first demo supplier."""
+    if isinstance(value, str) and value.startswith("@"):
+        ref, _, index = value[1:].partition("#")
+        return made[ref][int(index)]
+    return value
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web app (for production run it under gunicorn: 'jizuo:create_app()')."""
+    _app(ctx).run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up only, do not start the server.")
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
+    """Initialise the database, install the sample apps with data, and serve."""
+    app = _app(ctx)
+    info = initialise(app, "admin", None, DEFAULT_WORKSPACE)
+    made = install_demo(app, DEFAULT_WORKSPACE)
+    click.echo(f"sample apps installed ({made} records)" if made else "sample apps already there")
+    _print_login(info, f"http://{host}:{port}")
+    click.echo(f"records: {f'http://{host}:{port}'}/api/v1/apps/qms/entities/ncr/records")
+    if not no_serve:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Run an rq worker (with the scheduler) for the background jobs."""
+    app = _app(ctx)
+    if not app.config.get("REDIS_URL"):
+        _fail("JIZUO_REDIS_URL is not set: without Redis, jobs run in the web process.")
+    from redis import Redis
+    from rq import Queue, Worker
+
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    with app.app_context():
+        queue = Queue(app.config["QUEUE_NAME"], connection=connection)
+        Worker([queue], connection=connection).work(with_scheduler=True, burst=burst)
+
+
+@main.group()
+def audit() -> None:
+    """Audit trail commands."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Walk every workspace's hash chain and report the first broken entry."""
+    session = new_session(_app(ctx))
+    try:
+        breaks = verify_chain(session)
+    finally:
+        session.close()
+    if breaks:
+        for b in breaks:
+            click.echo(
+                f"BROKEN: workspace {b.workspace_id}, entry {b.seq} (history id {b.history_id}): "
+                f"{b.reason}",
+                err=True,
+            )
+        sys.exit(1)
+    click.echo("audit trail verified: every chain is intact")

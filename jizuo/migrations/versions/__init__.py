@@ -1,0 +1,1 @@
+"""Alembic revision scripts, named NNNN_<slug>.py so their order is readable."""

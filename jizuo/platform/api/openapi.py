@@ -1,0 +1,209 @@
+"""``/api/v1/openapi.json``: an OpenAPI 3.1 document generated from the published entities.
+
+Each published entity's schema is a component; its record routes are paths. Titles
+given as ``{"en", "zh"}`` maps become plain strings (JSON Schema wants a string),
+with the map kept under ``x-title``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Response, g, jsonify
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import jizuo
+from jizuo.platform.actor import Actor
+from jizuo.platform.api import api
+from jizuo.platform.catalog import published_of
+from jizuo.platform.db import get_session
+from jizuo.platform.models import App, Entity
+
+I18N_KEYWORDS = ("title", "description")
+
+
+def _plain_schema(schema: Any) -> Any:
+    """A copy of an entity schema that is valid JSON Schema for OpenAPI tools."""
+    if isinstance(schema, list):
+        return [_plain_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in I18N_KEYWORDS and isinstance(value, dict):
+            out[key] = value.get("en") or next(iter(value.values()))
+            out[f"x-{key}"] = copy.deepcopy(value)
+        elif key in ("properties", "$defs"):
+            out[key] = {name: _plain_schema(sub) for name, sub in value.items()}
+        elif key == "items":
+            out[key] = _plain_schema(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+PROBLEM_RESPONSES = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+}
+
+
+def _record_envelope(data_ref: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["id", "version", "data"],
+        "properties": {
+            "id": {"type": "integer"},
+            "entity": {"type": "string"},
+            "version": {"type": "integer"},
+            "entity_version": {"type": "integer"},
+            "state": {"type": ["string", "null"]},
+            "data": _ref(data_ref),
+            "created_at": {"type": "string", "format": "date-time"},
+            "created_by": {"type": ["integer", "null"]},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "updated_by": {"type": ["integer", "null"]},
+        },
+    }
+
+
+def _entity_paths(name: str, base: str) -> dict[str, Any]:
+    record = f"{name}.record"
+    record_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    if_match = {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
+    listing = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": _ref(record)},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }
+    list_params = [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        {"name": "order_by", "in": "query", "schema": {"type": "string"}},
+    ]
+    op_id = name.replace(".", "_")
+    return {
+        f"{base}/records": {
+            "get": {
+                "operationId": f"list_{op_id}",
+                "summary": f"List {name} records (filters: field=value, field__gte=…)",
+                "parameters": list_params,
+                "responses": {"200": _json(listing, "A page of records"), **PROBLEM_RESPONSES},
+            },
+            "post": {
+                "operationId": f"create_{op_id}",
+                "requestBody": {"required": True, **_json(_ref(name), "The record's data")},
+                "responses": {
+                    "201": _json(_ref(record), "Created"),
+                    "422": {"$ref": "#/components/responses/Invalid"},
+                    **PROBLEM_RESPONSES,
+                },
+            },
+        },
+        f"{base}/records/{{id}}": {
+            "parameters": [record_id],
+            "get": {
+                "operationId": f"get_{op_id}",
+                "responses": {"200": _json(_ref(record), "The record"), **PROBLEM_RESPONSES},
+            },
+            "patch": {
+                "operationId": f"update_{op_id}",
+                "parameters": [if_match],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/merge-patch+json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": _json(_ref(record), "The updated record"),
+                    "412": {"$ref": "#/components/responses/Stale"},
+                    "422": {"$ref": "#/components/responses/Invalid"},
+                    **PROBLEM_RESPONSES,
+                },
+            },
+            "delete": {
+                "operationId": f"delete_{op_id}",
+                "responses": {"204": {"description": "Deleted"}, **PROBLEM_RESPONSES},
+            },
+        },
+    }
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
+
+
+def build_openapi(session: Session, actor: Actor) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the actor's workspace."""
+    schemas: dict[str, Any] = {
+        "Problem": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "path": {"type": "string"},
+                            "message": {"type": "string"},
+                            "code": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    }
+    paths: dict[str, Any] = {}
+    rows = session.execute(
+        select(App.key, Entity)
+        .join(Entity, Entity.app_id == App.id)
+        .where(App.workspace_id == actor.workspace_id, Entity.published_version.is_not(None))
+        .order_by(App.key, Entity.key)
+    )
+    for app_key, entity in rows:
+        name = f"{app_key}.{entity.key}"
+        definition = published_of(session, entity).definition
+        schemas[name] = _plain_schema({"title": definition.raw["title"], **definition.schema})
+        schemas[f"{name}.record"] = _record_envelope(name)
+        paths.update(_entity_paths(name, f"/api/v1/apps/{app_key}/entities/{entity.key}"))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Jizuo API", "version": jizuo.__version__},
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {
+                "BadRequest": _problem_response("Malformed request"),
+                "Unauthorized": _problem_response("Missing or invalid token"),
+                "NotFound": _problem_response("No such resource in this workspace"),
+                "Stale": _problem_response("The record changed since the given version"),
+                "Invalid": _problem_response("The data violates the schema or rules"),
+            },
+        },
+    }
+
+
+@api.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(build_openapi(get_session(), g.actor))

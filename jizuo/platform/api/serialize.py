@@ -1,0 +1,73 @@
+"""JSON shapes of the API's resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jizuo.platform.models import App, Entity, Job, Record, RecordHistory
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def app_json(app: App) -> dict[str, Any]:
+    return {
+        "key": app.key,
+        "title": app.title,
+        "pack": {"key": app.pack_key, "version": app.pack_version} if app.pack_key else None,
+        "created_at": _time(app.created_at),
+    }
+
+
+def entity_json(entity: Entity, app_key: str, definition: dict | None) -> dict[str, Any]:
+    return {
+        "key": entity.key,
+        "app": app_key,
+        "published_version": entity.published_version,
+        "definition": definition,
+        "draft": entity.draft,
+        "draft_updated_at": _time(entity.draft_updated_at),
+    }
+
+
+def record_json(record: Record, ref: str) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "entity": ref,
+        "version": record.version,
+        "entity_version": record.entity_version,
+        "state": record.state,
+        "data": record.data,
+        "created_at": _time(record.created_at),
+        "created_by": record.created_by,
+        "updated_at": _time(record.updated_at),
+        "updated_by": record.updated_by,
+    }
+
+
+def history_json(entry: RecordHistory) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "action": entry.action,
+        "actor_id": entry.actor_id,
+        "at": _time(entry.at),
+        "reason": entry.reason,
+        "diff": entry.diff,
+        "hash": entry.hash,
+    }
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "result": job.result,
+        "error": job.error,
+        "created_at": _time(job.created_at),
+        "started_at": _time(job.started_at),
+        "finished_at": _time(job.finished_at),
+    }

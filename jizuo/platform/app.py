@@ -1,0 +1,33 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, jsonify
+
+from jizuo.platform import api, config, db
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the Jizuo web application; ``overrides`` beat ``JIZUO_*`` environment settings.
+
+    ``INSTANCE_PATH`` (or ``JIZUO_INSTANCE_PATH``) chooses the folder of the SQLite file,
+    the secret key and stored attachments.
+    """
+    overrides = dict(overrides or {})
+    instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get("JIZUO_INSTANCE_PATH")
+    app = Flask("jizuo", instance_path=instance_path, instance_relative_config=True)
+    config.load_config(app, overrides)
+    db.init_app(app)
+    # Importing the modules that define job functions registers them with the registry.
+    from jizuo.platform import publishing  # noqa: F401
+
+    api.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():  # noqa: ANN202
+        return jsonify({"status": "ok"})
+
+    return app

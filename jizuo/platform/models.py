@@ -1,0 +1,258 @@
+"""The shared data model: every app's metadata and records live in these tables.
+
+Business rows carry ``workspace_id``; no query may cross workspaces. Record data is
+JSON in the one generic ``records`` table, so designers change fields without DDL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jizuo.platform.db import Base, BigId, JSONType
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the platform writes."""
+    return datetime.now(UTC)
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class Workspace(Base):
+    """A tenant."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[dict[str, str]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Membership(Base):
+    """A user's roles in one workspace."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+class ApiToken(Base):
+    """A bearer token for integrations; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class App(Base):
+    """An application of a workspace: a set of entities, installed by hand or from a pack."""
+
+    __tablename__ = "apps"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[dict[str, str]] = mapped_column(JSONType)
+    pack_key: Mapped[str | None] = mapped_column(String(64))
+    pack_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Entity(Base):
+    """A form/table designed by a user; its definitions live in ``entity_versions``.
+
+    ``draft`` holds the one draft definition (at most one per entity by construction);
+    ``published_version`` names the version records are created against.
+    """
+
+    __tablename__ = "entities"
+    __table_args__ = (UniqueConstraint("app_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    draft_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    draft_updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class EntityVersion(Base):
+    """An immutable published definition of an entity."""
+
+    __tablename__ = "entity_versions"
+    __table_args__ = (UniqueConstraint("entity_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    migration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    published_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Record(Base):
+    """One record of any entity; ``data`` is validated against ``entity_version``."""
+
+    __tablename__ = "records"
+    __table_args__ = (Index("ix_records_listing", "workspace_id", "entity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    entity_version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class RecordLink(Base):
+    """One reference-field value: source record, field path, target record."""
+
+    __tablename__ = "record_links"
+    __table_args__ = (
+        Index("ix_record_links_source", "source_id"),
+        Index("ix_record_links_target", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(255))
+    target_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+
+
+class Sequence(Base):
+    """A transaction-safe counter; ``key`` names the entity, field and period it numbers."""
+
+    __tablename__ = "sequences"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditChain(Base):
+    """The head of a workspace's audit chain; locked while an entry is appended."""
+
+    __tablename__ = "audit_chains"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RecordHistory(Base):
+    """Append-only audit trail: who, when, what changed, why; hash-chained per workspace."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "seq"),
+        Index("ix_record_history_record", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[int] = mapped_column(BigId)
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Plain JSON even on PostgreSQL: JSONB may rewrite numbers, and the hash is over the text.
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Job(Base):
+    """A durable record of background work, mirrored from the queue for progress and history."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(255))
+    args: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Attachment(Base):
+    """File metadata; the bytes live in the storage directory under ``storage_key``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

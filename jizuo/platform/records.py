@@ -1,0 +1,345 @@
+"""The record store: create, read, list, update and delete records of published entities.
+
+Callable without HTTP (views, jobs, imports, tests all use it). It never commits:
+the caller owns the transaction, so a failed check leaves nothing written.
+
+    store = RecordStore(session, actor)
+    ncr = store.entity("qms", "ncr").create({"lot_no": "L-1", ...})
+    session.commit()
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jizuo.platform.actor import Actor
+from jizuo.platform.audit import Change, append_history, diff_data
+from jizuo.platform.catalog import PublishedEntity, published_entity
+from jizuo.platform.counters import format_sequence, reserve_sequence, sequence_prefix
+from jizuo.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from jizuo.platform.models import Record, RecordHistory, RecordLink, utcnow
+from jizuo.platform.query import (
+    Filter,
+    after_cursor,
+    decode_cursor,
+    encode_cursor,
+    filter_clause,
+    order_clauses,
+    resolve_ordering,
+)
+from jizuo.platform.record_checks import id_values, reference_errors, unique_errors
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing and the cursor of the next (None on the last page)."""
+
+    items: list[Record]
+    next_cursor: str | None
+
+
+class RecordStore:
+    """Records of the actor's workspace."""
+
+    def __init__(self, session: Session, actor: Actor):
+        self.session = session
+        self.actor = actor
+
+    def entity(self, app_key: str, entity_key: str) -> EntityRecords:
+        """The records of one published entity."""
+        return EntityRecords(self, published_entity(self.session, self.actor, app_key, entity_key))
+
+
+class EntityRecords:
+    """Records of one entity, validated against its current published version."""
+
+    def __init__(self, store: RecordStore, published: PublishedEntity):
+        self.session = store.session
+        self.actor = store.actor
+        self.published = published
+        self.definition = published.definition
+        self.validator = published.validator
+        self.entity_id = published.entity.id
+
+    # -- reading -----------------------------------------------------------------
+
+    def _live(self) -> Any:
+        return select(Record).where(
+            Record.workspace_id == self.actor.workspace_id,
+            Record.entity_id == self.entity_id,
+            Record.deleted_at.is_(None),
+        )
+
+    def get(self, record_id: Any, *, for_update: bool = False) -> Record:
+        """One live record; NotFound if missing, deleted, of another entity or workspace."""
+        if not isinstance(record_id, int) or isinstance(record_id, bool):
+            raise NotFound(f"No record '{record_id}'.")
+        query = self._live().where(Record.id == record_id)
+        if for_update:
+            query = query.with_for_update()
+        record = self.session.scalar(query)
+        if record is None:
+            raise NotFound(f"No record {record_id} in '{self.definition.key}'.")
+        return record
+
+    def list(
+        self,
+        filters: list[Filter] = (),
+        *,
+        order_by: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """A page of records matching all filters, in order, after ``cursor``."""
+        dialect = self.session.get_bind().dialect.name
+        ordering = resolve_ordering(dialect, self.definition, order_by)
+        query = self._live()
+        for flt in filters:
+            query = query.where(filter_clause(dialect, self.definition, flt))
+        if cursor:
+            value, last_id = decode_cursor(cursor, ordering)
+            query = query.where(after_cursor(ordering, value, last_id, dialect))
+        query = query.order_by(*order_clauses(ordering)).limit(limit + 1)
+        rows = list(self.session.scalars(query))
+        items = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            next_cursor = encode_cursor(ordering.value_of(last), last.id)
+        return Page(items, next_cursor)
+
+    def history(self, record_id: int) -> list[RecordHistory]:
+        """The audit trail of one record (deleted records keep theirs), oldest first."""
+        exists = self.session.scalar(
+            select(Record.id).where(
+                Record.id == record_id,
+                Record.workspace_id == self.actor.workspace_id,
+                Record.entity_id == self.entity_id,
+            )
+        )
+        if exists is None:
+            raise NotFound(f"No record {record_id} in '{self.definition.key}'.")
+        return list(
+            self.session.scalars(
+                select(RecordHistory)
+                .where(
+                    RecordHistory.workspace_id == self.actor.workspace_id,
+                    RecordHistory.record_id == record_id,
+                )
+                .order_by(RecordHistory.seq)
+            )
+        )
+
+    # -- writing -----------------------------------------------------------------
+
+    def create(self, data: Any, *, reason: str | None = None) -> Record:
+        """Validate, complete and insert one record."""
+        return self.session.get(Record, self.create_many([data], reason=reason)[0])
+
+    def create_many(self, rows: list[Any], *, reason: str | None = None) -> list[int]:
+        """Validate and insert records all-or-nothing; errors are prefixed with the row index."""
+        self.actor.require_write()
+        user = self.actor.expression_user()
+        prepared, errors = [], []
+        for raw in rows:
+            row_errors = self.validator.input_errors(raw)
+            data = {}
+            if isinstance(raw, dict):
+                data = self.validator.writable_part(copy.deepcopy(raw))
+                data = self.validator.apply_defaults(self.validator.normalise(data))
+                row_errors += self.validator.check(data, user)
+            prepared.append(data)
+            errors.append(row_errors)
+        self._database_checks(prepared, errors, [None] * len(prepared))
+        self._raise_if_any(errors, single=len(rows) == 1)
+
+        now = utcnow()
+        self._number(prepared, now)
+        values = [
+            {
+                "workspace_id": self.actor.workspace_id,
+                "entity_id": self.entity_id,
+                "entity_version": self.published.version,
+                "data": data,
+                "version": 1,
+                "created_at": now,
+                "created_by": self.actor.user_id,
+                "updated_at": now,
+                "updated_by": self.actor.user_id,
+            }
+            for data in prepared
+        ]
+        ids = self._insert(values)
+        self._write_links(list(zip(ids, prepared, strict=True)))
+        changes = [
+            Change(rid, self.entity_id, "create", diff_data({}, data), self.actor.user_id, reason)
+            for rid, data in zip(ids, prepared, strict=True)
+        ]
+        append_history(self.session, self.actor.workspace_id, changes)
+        return ids
+
+    def update(
+        self, record_id: Any, patch: Any, expected_version: int, *, reason: str | None = None
+    ) -> Record:
+        """Apply a JSON merge patch to a record's data if ``expected_version`` is still current."""
+        self.actor.require_write()
+        record = self.get(record_id, for_update=True)
+        self._check_version(record, expected_version)
+        user = self.actor.expression_user()
+        errors = self.validator.input_errors(patch)
+        if not isinstance(patch, dict):
+            raise ValidationFailed("The record is not valid.", errors=errors)
+        before = record.data
+        data = copy.deepcopy(before)
+        for key, value in self.validator.writable_part(patch).items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = copy.deepcopy(value)
+        data = self.validator.normalise(data)
+        changed = {k for k in set(before) | set(data) if before.get(k) != data.get(k)}
+        errors += self.validator.readonly_errors(before, changed, user)
+        errors += self.validator.check(data, user)
+        all_errors = [errors]
+        self._database_checks([data], all_errors, [record.id])
+        self._raise_if_any(all_errors, single=True)
+
+        diff = diff_data(before, data)
+        if not diff and record.entity_version == self.published.version:
+            return record  # nothing changed: no new version, no history entry
+        result = self.session.execute(
+            update(Record)
+            .where(Record.id == record.id, Record.version == expected_version)
+            .values(
+                data=data,
+                entity_version=self.published.version,
+                version=Record.version + 1,
+                updated_at=utcnow(),
+                updated_by=self.actor.user_id,
+            )
+        )
+        if result.rowcount != 1:  # pragma: no cover - the row lock makes this a last resort
+            raise StaleVersion("The record was changed by someone else.")
+        self._write_links([(record.id, data)], replace=True)
+        append_history(
+            self.session,
+            self.actor.workspace_id,
+            [Change(record.id, self.entity_id, "update", diff, self.actor.user_id, reason)],
+        )
+        self.session.refresh(record)
+        return record
+
+    def delete(
+        self, record_id: Any, expected_version: int | None = None, *, reason: str | None = None
+    ) -> None:
+        """Soft-delete a record that no live record references."""
+        self.actor.require_write()
+        record = self.get(record_id, for_update=True)
+        if expected_version is not None:
+            self._check_version(record, expected_version)
+        used_by = self.session.scalar(
+            select(func.count())
+            .select_from(RecordLink)
+            .join(Record, Record.id == RecordLink.source_id)
+            .where(RecordLink.target_id == record.id, Record.deleted_at.is_(None))
+        )
+        if used_by:
+            raise Conflict(
+                f"Record {record.id} is referenced by {used_by} other record(s); "
+                "remove those references first.",
+                used_by=used_by,
+            )
+        record.deleted_at = utcnow()
+        record.version += 1
+        record.updated_by = self.actor.user_id
+        append_history(
+            self.session,
+            self.actor.workspace_id,
+            [Change(record.id, self.entity_id, "delete", {}, self.actor.user_id, reason)],
+        )
+        self.session.flush()
+
+    # -- helpers -----------------------------------------------------------------
+
+    @staticmethod
+    def _check_version(record: Record, expected: int) -> None:
+        if record.version != expected:
+            raise StaleVersion(
+                f"Record {record.id} is at version {record.version}, not {expected}: "
+                "it was changed by someone else. Reload it and apply your change again.",
+                current_version=record.version,
+                updated_by=record.updated_by,
+                updated_at=record.updated_at.isoformat(),
+            )
+
+    def _database_checks(
+        self, rows: list[dict], errors: list[list[dict]], exclude: list[int | None]
+    ) -> None:
+        # Rows already invalid are skipped: their values may not even have the right types.
+        valid = [i for i, e in enumerate(errors) if not e]
+        subset = [rows[i] for i in valid]
+        ref = reference_errors(self.session, self.actor, self.definition, subset)
+        uniq = unique_errors(
+            self.session, self.entity_id, self.definition, subset, [exclude[i] for i in valid]
+        )
+        for k, i in enumerate(valid):
+            errors[i].extend(ref[k] + uniq[k])
+
+    @staticmethod
+    def _raise_if_any(errors: list[list[dict]], *, single: bool) -> None:
+        if single:
+            flat = errors[0]
+        else:
+            flat = [{**e, "path": f"/{i}{e['path']}"} for i, row in enumerate(errors) for e in row]
+        if flat:
+            bad = sum(1 for row in errors if row)
+            detail = "The record is not valid." if single else f"{bad} record(s) are not valid."
+            raise ValidationFailed(detail, errors=flat)
+
+    def _number(self, rows: list[dict[str, Any]], now: Any) -> None:
+        """Give every auto-number field its next numbers, one reservation per field and period."""
+        for f in self.definition.fields.values():
+            if f.kind != "auto_number":
+                continue
+            before, after, _ = sequence_prefix(f.sequence, now)
+            key = f"e{self.entity_id}.{f.key}:{before}|{after}"
+            first = reserve_sequence(self.session, self.actor.workspace_id, key, len(rows))
+            for offset, data in enumerate(rows):
+                data[f.key] = format_sequence(f.sequence, now, first + offset)
+
+    def _insert(self, values: list[dict[str, Any]]) -> list[int]:
+        try:
+            result = self.session.execute(
+                insert(Record).returning(Record.id, sort_by_parameter_order=True), values
+            )
+            return list(result.scalars())
+        except IntegrityError as exc:
+            # The unique expression indexes catch what a concurrent writer slipped in
+            # between our check and our insert.
+            raise Conflict("A unique value is already used by another record.") from exc
+
+    def _write_links(self, rows: list[tuple[int, dict[str, Any]]], replace: bool = False) -> None:
+        if replace:
+            source_ids = [rid for rid, _ in rows]
+            self.session.execute(
+                RecordLink.__table__.delete().where(RecordLink.source_id.in_(source_ids))
+            )
+        links = []
+        for rid, data in rows:
+            for _path, f, target in id_values(self.definition, data, {"reference"}):
+                links.append(
+                    {
+                        "workspace_id": self.actor.workspace_id,
+                        "source_id": rid,
+                        "field": f.path,
+                        "target_id": target,
+                    }
+                )
+        if links:
+            self.session.execute(insert(RecordLink), links)

@@ -1,0 +1,52 @@
+"""Creating and upgrading the platform's tables with the Alembic scripts shipped in the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+import jizuo.migrations
+
+MIGRATIONS_DIR = Path(jizuo.migrations.__file__).parent
+
+#: Prefixes of the per-entity expression indexes on ``records`` (see ``record_indexes``).
+DYNAMIC_INDEX_PREFIXES = ("ix_rec_", "uq_rec_")
+
+
+def is_dynamic_index(name: str) -> bool:
+    """Whether an index was made at publish time for an ``x-index``/``x-unique`` field."""
+    return name.startswith(DYNAMIC_INDEX_PREFIXES)
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at the scripts inside the installed package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` (idempotent)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The single head of the shipped scripts."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads, expected one: {heads}")
+    return heads[0]
