@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Numeric,
+    Text,
     and_,
     cast,
     exists,
@@ -55,9 +56,9 @@ def json_path_sql(dialect: str, source: Any, path: list[str], sql_type: str) -> 
     """
     if dialect == "postgresql":
         if len(path) == 1:
-            text = source.op("->>")(literal_column(f"'{path[0]}'"))
+            text = source.op("->>", return_type=Text)(literal_column(f"'{path[0]}'"))
         else:
-            text = source.op("#>>")(literal_column("'{" + ",".join(path) + "}'"))
+            text = source.op("#>>", return_type=Text)(literal_column("'{" + ",".join(path) + "}'"))
         if sql_type == "number":
             return cast(text, Numeric)
         if sql_type == "boolean":
