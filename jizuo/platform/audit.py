@@ -107,25 +107,27 @@ def verify_chain(session: Session, workspace_id: int | None = None) -> list[Chai
 
 
 def _first_break(session: Session, workspace_id: int) -> ChainBreak | None:
-    entries = session.scalars(
+    query = (
         select(RecordHistory)
         .where(RecordHistory.workspace_id == workspace_id)
         .order_by(RecordHistory.seq)
         .execution_options(yield_per=1000)
     )
     prev, expected_seq = GENESIS_HASH, 1
-    for entry in entries:
-        if entry.seq != expected_seq:
-            why = f"entry {expected_seq} is missing (next is {entry.seq})"
-            return ChainBreak(workspace_id, expected_seq, entry.id, why)
-        if entry.prev_hash != prev:
-            return ChainBreak(
-                workspace_id, entry.seq, entry.id, "does not link to the entry before"
-            )
-        columns = {name: getattr(entry, name) for name in (*HASHED_FIELDS, "at", "diff")}
-        if entry_hash(columns, prev) != entry.hash:
-            return ChainBreak(workspace_id, entry.seq, entry.id, "content does not match its hash")
-        prev, expected_seq = entry.hash, expected_seq + 1
+    # The context manager closes the server-side cursor when we stop at a break.
+    with session.scalars(query) as entries:
+        for entry in entries:
+            if entry.seq != expected_seq:
+                why = f"entry {expected_seq} is missing (next is {entry.seq})"
+                return ChainBreak(workspace_id, expected_seq, entry.id, why)
+            if entry.prev_hash != prev:
+                why = "does not link to the entry before"
+                return ChainBreak(workspace_id, entry.seq, entry.id, why)
+            columns = {name: getattr(entry, name) for name in (*HASHED_FIELDS, "at", "diff")}
+            if entry_hash(columns, prev) != entry.hash:
+                why = "content does not match its hash"
+                return ChainBreak(workspace_id, entry.seq, entry.id, why)
+            prev, expected_seq = entry.hash, expected_seq + 1
     head = session.get(AuditChain, workspace_id)
     if head is not None and (head.seq != expected_seq - 1 or head.head_hash != prev):
         why = f"the chain ends at entry {expected_seq - 1} but its head says {head.seq}"

@@ -182,23 +182,36 @@ def check_compatibility(
     issues: dict[tuple[str, str], Issue] = {}
     count = 0
     user = actor.expression_user()
-    for record in _live_records(session, entity):
-        count += 1
-        try:
-            data = apply_migration(record.data, migration)
-        except ExpressionError as exc:
-            problems = [error("", f"conversion failed: {exc}", "conversion")]
-        else:
-            problems = validator.input_errors(data) or validator.check(data, user)
-        for p in problems:
-            top = "/" + p["path"].strip("/").split("/")[0] if p["path"] else ""
-            issue = issues.setdefault(
-                (p["code"], top), Issue(p["code"], top, _issue_message(p, top))
-            )
-            issue.count += 1
-            if len(issue.examples) < EXAMPLES:
-                issue.examples.append(record.id)
+    with _live_records(session, entity) as records:
+        for record in records:
+            count += 1
+            try:
+                data = apply_migration(record.data, migration)
+            except ExpressionError as exc:
+                problems = [error("", f"conversion failed: {exc}", "conversion")]
+            else:
+                problems = _problems_after_publish(validator, data, user)
+            for p in problems:
+                top = "/" + p["path"].strip("/").split("/")[0] if p["path"] else ""
+                issue = issues.setdefault(
+                    (p["code"], top), Issue(p["code"], top, _issue_message(p, top))
+                )
+                issue.count += 1
+                if len(issue.examples) < EXAMPLES:
+                    issue.examples.append(record.id)
     return PublishReport(count, added, removed, changed, list(issues.values()))
+
+
+def _problems_after_publish(validator: RecordValidator, data: dict, user: dict) -> list[dict]:
+    """What would be wrong with a stored record under the new definition.
+
+    Values the platform writes (formulas, auto-numbers) are not user input: they are
+    left out of the input checks and recomputed, as the migration job will.
+    """
+    fields = validator.definition.fields
+    stored = {k: v for k, v in data.items() if not (k in fields and fields[k].read_only)}
+    problems = validator.input_errors(stored)
+    return problems + validator.check(validator.writable_part(stored), user)
 
 
 def _issue_message(problem: dict[str, str], top: str) -> str:
@@ -256,7 +269,10 @@ def publish_entity(
     session.flush()
     sync_record_indexes(session, entity.id, new)
     job_id = None
-    if migration and report.records:
+    # Records are rewritten when a migration says so, or when a formula changed and the
+    # stored computed values would otherwise be stale until each record's next edit.
+    formulas_changed = any(new.fields[k].formula for k in report.added + report.changed)
+    if (migration or formulas_changed) and report.records:
         job_row = enqueue(
             session,
             "platform.migrate_records",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from jizuo.platform.models import App, Entity, Job, Record, RecordHistory
 
 
 def _time(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    if value is None:
+        return None
+    # SQLite hands timestamps back without their zone; everything is stored in UTC.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def app_json(app: App) -> dict[str, Any]:
