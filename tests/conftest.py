@@ -95,7 +95,9 @@ def app(database_url: str, tmp_path: os.PathLike) -> Iterator:
 
 @pytest.fixture
 def session(app):  # noqa: ANN001, ANN201
-    s = new_session(app, write=True)
+    # A deferred (read) session: it takes SQLite's write lock only when it writes, so a
+    # test reading between requests never blocks the app under test.
+    s = new_session(app)
     yield s
     s.close()
 
