@@ -82,11 +82,15 @@ def init_app(app: Flask) -> None:
         bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
     )
 
-    @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("jizuo_session", None)
         if session is not None:
             session.close()
+
+    # At the end of each request — an app context may outlive it (CLI, tests) — and of
+    # each app context.
+    app.teardown_request(_close_session)
+    app.teardown_appcontext(_close_session)
 
 
 def engine_of(app: Flask | None = None) -> Engine:

@@ -29,7 +29,13 @@ def authenticate() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the API blueprint and its error handlers."""
-    from jizuo.platform.api import catalog_views, openapi, problems, record_views  # noqa: F401
+    from jizuo.platform.api import (  # noqa: F401 - modules that add routes
+        attachment_views,
+        catalog_views,
+        openapi,
+        problems,
+        record_views,
+    )
 
     problems.register(app)
     app.register_blueprint(api)
