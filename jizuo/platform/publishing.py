@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import Actor
 from jizuo.platform.audit import Change, append_history, diff_data
-from jizuo.platform.catalog import compile_definition, get_entity, published_of
-from jizuo.platform.errors import IncompatibleChange, ValidationFailed, error
+from jizuo.platform.catalog import compile_definition, entity_by_ref, get_entity, published_of
+from jizuo.platform.errors import IncompatibleChange, NotFound, ValidationFailed, error
 from jizuo.platform.expressions import ExpressionError, check_expression, evaluate
 from jizuo.platform.indexes import sync_record_indexes
 from jizuo.platform.jobs import JobContext, enqueue
@@ -225,6 +225,20 @@ def _issue_message(problem: dict[str, str], top: str) -> str:
     return f"{problem['message']} (convert the values or give a default)"
 
 
+def _check_references(session: Session, actor: Actor, definition: EntityDefinition) -> None:
+    """Every ``x-ref`` must name an entity of this workspace."""
+    problems = []
+    for f in definition.all_fields():
+        if f.ref:
+            try:
+                entity_by_ref(session, actor, f.ref)
+            except NotFound:
+                where = "/schema/properties/" + "/items/properties/".join(f.path.split("."))
+                problems.append(error(f"{where}/x-ref", f"no entity '{f.ref}' in this workspace"))
+    if problems:
+        raise ValidationFailed("The definition references unknown entities.", errors=problems)
+
+
 def publish_entity(
     session: Session,
     actor: Actor,
@@ -240,6 +254,7 @@ def publish_entity(
     if entity.draft is None:
         raise ValidationFailed("There is no draft to publish.", errors=[error("/draft", "empty")])
     new, validator = compile_definition(entity.draft)
+    _check_references(session, actor, new)
     old = published_of(session, entity).definition if entity.published_version else None
     migration = check_migration(migration, old, new)
     report = check_compatibility(session, actor, entity, new, validator, migration)

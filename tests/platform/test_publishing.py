@@ -169,3 +169,11 @@ def test_records_with_formulas_and_numbers_stay_compatible(session):
     assert result.report.compatible and result.report.changed == ["cost"]
     session.expire_all()
     assert session.scalars(select(Record).where(Record.entity_version == 2)).one().data["cost"] == 6
+
+
+def test_reference_to_an_unknown_entity_is_refused(session):
+    ws = factories.workspace(session)
+    _, actor = factories.member(session, ws)
+    with pytest.raises(ValidationFailed) as caught:
+        factories.published(session, actor, "qms", factories.NCR)  # erp.supplier missing
+    assert caught.value.errors[0]["path"] == "/schema/properties/supplier/x-ref"

@@ -1,0 +1,48 @@
+"""The jizuo command."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+
+from jizuo.cli import main
+
+
+def test_help_lists_every_command():
+    result = CliRunner().invoke(main, ["--help"])
+    for command in ("init", "serve", "demo", "worker", "db", "audit"):
+        assert re.search(rf"^\s+{command}\s+\S", result.output, re.M), command
+
+
+def test_init_then_demo_serves_records_through_the_api(app, client):
+    runner = app.test_cli_runner()
+    first = runner.invoke(main, ["init", "--password", "long enough pw"], obj={"app": app})
+    assert first.exit_code == 0, first.output
+    assert "admin user: admin" in first.output
+    demo = runner.invoke(main, ["demo", "--no-serve"], obj={"app": app})
+    assert demo.exit_code == 0, demo.output
+    assert "sample apps installed (6 records)" in demo.output
+    token = re.search(r"API token: (\S+)", demo.output).group(1)
+    headers = {"Authorization": f"Bearer {token}"}
+    listing = client.get("/api/v1/apps/qms/entities/ncr/records", headers=headers).json
+    assert len(listing["items"]) == 3
+    assert {r["data"]["number"][-5:] for r in listing["items"]} == {"00001", "00002", "00003"}
+    created = client.post(
+        "/api/v1/apps/qms/entities/ncr/records",
+        json={"lot_no": "L-9", "source": "iqc", "qty_rejected": 2, "unit_cost": 4.5},
+        headers=headers,
+    )
+    assert created.status_code == 201 and created.json["data"]["cost"] == 9.0
+    again = runner.invoke(main, ["demo", "--no-serve"], obj={"app": app})
+    assert "sample apps already there" in again.output
+
+
+def test_db_upgrade_is_idempotent(app):
+    result = app.test_cli_runner().invoke(main, ["db", "upgrade"], obj={"app": app})
+    assert result.exit_code == 0 and "revision 0001" in result.output
+
+
+def test_worker_without_redis_says_why(app):
+    result = app.test_cli_runner().invoke(main, ["worker", "--burst"], obj={"app": app})
+    assert result.exit_code == 1 and "JIZUO_REDIS_URL" in result.output
