@@ -9,9 +9,9 @@ records by a background job, with progress.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,15 +21,15 @@ from jizuo.platform.actor import Actor
 from jizuo.platform.audit import Change, append_history, diff_data
 from jizuo.platform.catalog import compile_definition, entity_by_ref, get_entity, published_of
 from jizuo.platform.errors import IncompatibleChange, NotFound, ValidationFailed, error
-from jizuo.platform.expressions import ExpressionError, check_expression, evaluate
+from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.indexes import sync_record_indexes
 from jizuo.platform.jobs import JobContext, enqueue
 from jizuo.platform.metadata import EntityDefinition
 from jizuo.platform.models import Entity, EntityVersion, Record, utcnow
+from jizuo.platform.record_migrations import check_migration, pending_migrations, upgrade_data
 from jizuo.platform.registry import job
 from jizuo.platform.validation import RecordValidator
 
-MIGRATION_KEYS = {"renames", "drop", "conversions", "defaults"}
 EXAMPLES = 5
 BATCH = 1000
 
@@ -74,77 +74,6 @@ class PublishResult:
     job_id: str | None = None
 
 
-def check_migration(migration: Any, old: EntityDefinition | None, new: EntityDefinition) -> dict:
-    """Refuse a malformed migration before anything runs."""
-    if migration is None:
-        return {}
-    problems = []
-    if not isinstance(migration, dict):
-        raise ValidationFailed("A migration must be a JSON object.", errors=[error("", "object")])
-    for key in sorted(set(migration) - MIGRATION_KEYS):
-        problems.append(error(f"/{key}", f"unknown migration part; use {sorted(MIGRATION_KEYS)}"))
-    old_keys = set(old.fields) if old else set()
-    renames = migration.get("renames", {})
-    if not isinstance(renames, dict):
-        problems.append(error("/renames", 'give {"old_key": "new_key"}'))
-        renames = {}
-    for src, dst in renames.items():
-        if src not in old_keys:
-            problems.append(error(f"/renames/{src}", f"'{src}' is not a field of the old version"))
-        if dst not in new.fields:
-            problems.append(error(f"/renames/{src}", f"'{dst}' is not a field of the new version"))
-    drop = migration.get("drop", [])
-    if not isinstance(drop, list) or not all(isinstance(k, str) for k in drop):
-        problems.append(error("/drop", "give a list of field keys"))
-    defaults = migration.get("defaults", {})
-    if not isinstance(defaults, dict):
-        problems.append(error("/defaults", 'give {"field": value}'))
-        defaults = {}
-    for key in defaults:
-        if key not in new.fields:
-            problems.append(error(f"/defaults/{key}", f"'{key}' is not a field of the new version"))
-    conversions = migration.get("conversions", {})
-    if not isinstance(conversions, dict):
-        problems.append(error("/conversions", 'give {"field": "expression"}'))
-        conversions = {}
-    names = old_keys | set(new.fields) | {"record"}
-    for key, source in conversions.items():
-        if key not in new.fields:
-            problems.append(
-                error(f"/conversions/{key}", f"'{key}' is not a field of the new version")
-            )
-        try:
-            check_expression(source, names)
-        except (ExpressionError, TypeError) as exc:
-            problems.append(error(f"/conversions/{key}", str(exc), "expression"))
-    if problems:
-        raise ValidationFailed("The migration is not valid.", errors=problems)
-    return migration
-
-
-def apply_migration(data: dict[str, Any], migration: dict[str, Any]) -> dict[str, Any]:
-    """A record's data after the migration (renames, drops, conversions, then defaults)."""
-    out = copy.deepcopy(data)
-    for src, dst in migration.get("renames", {}).items():
-        if src in out:
-            out[dst] = out.pop(src)
-    for key in migration.get("drop", []):
-        out.pop(key, None)
-    if migration.get("conversions"):
-        names = {**{k: out.get(k) for k in set(data) | set(out)}, "record": out}
-        for key, source in migration["conversions"].items():
-            names[key] = out.get(key)
-            value = evaluate(source, names)
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = value
-    for key, value in migration.get("defaults", {}).items():
-        if out.get(key) in (None, "", []):
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def _live_records(session: Session, entity: Entity) -> Any:
     return session.scalars(
         select(Record)
@@ -182,11 +111,18 @@ def check_compatibility(
     issues: dict[tuple[str, str], Issue] = {}
     count = 0
     user = actor.expression_user()
+    current = entity.published_version or 0
+
+    @lru_cache
+    def pending(from_version: int) -> list[dict[str, Any]]:
+        # Records left behind by an earlier publish still owe that version's migration.
+        return pending_migrations(session, entity.id, from_version, current)
+
     with _live_records(session, entity) as records:
         for record in records:
             count += 1
             try:
-                data = apply_migration(record.data, migration)
+                data = upgrade_data(record.data, pending(record.entity_version) + [migration])
             except ExpressionError as exc:
                 problems = [error("", f"conversion failed: {exc}", "conversion")]
             else:
@@ -306,11 +242,6 @@ def migrate_records(ctx: JobContext, entity_id: int, version: int, actor_id: int
     session = ctx.session
     entity = session.get(Entity, entity_id)
     target = published_of(session, entity, version)
-    migration = session.scalar(
-        select(EntityVersion.migration).where(
-            EntityVersion.entity_id == entity_id, EntityVersion.version == version
-        )
-    )
     stale = (
         Record.workspace_id == entity.workspace_id,
         Record.entity_id == entity_id,
@@ -320,13 +251,18 @@ def migrate_records(ctx: JobContext, entity_id: int, version: int, actor_id: int
     total = session.scalar(select(func.count()).select_from(Record).where(*stale))
     done, by_version = 0, Counter()
     user = {"id": actor_id, "username": "", "roles": [], "has_role": lambda _r: False}
+
+    @lru_cache
+    def pending(from_version: int) -> list[dict[str, Any]]:
+        return pending_migrations(session, entity_id, from_version, version)
+
     while True:
         batch = list(session.scalars(select(Record).where(*stale).order_by(Record.id).limit(BATCH)))
         if not batch:
             break
         changes = []
         for record in batch:
-            data = apply_migration(record.data, migration or {})
+            data = upgrade_data(record.data, pending(record.entity_version))
             target.validator.compute(data, user)
             changes.append(
                 Change(record.id, entity_id, "migrate", diff_data(record.data, data), actor_id,

@@ -23,6 +23,7 @@ from jizuo.platform.audit import Change, append_history, diff_data
 from jizuo.platform.catalog import PublishedEntity, published_entity
 from jizuo.platform.counters import format_sequence, reserve_sequence, sequence_prefix
 from jizuo.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.models import Record, RecordHistory, RecordLink, utcnow
 from jizuo.platform.query import (
     Filter,
@@ -34,6 +35,7 @@ from jizuo.platform.query import (
     resolve_ordering,
 )
 from jizuo.platform.record_checks import id_values, reference_errors, unique_errors
+from jizuo.platform.record_migrations import pending_migrations, upgrade_data
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,15 @@ class EntityRecords:
             raise ValidationFailed("The record is not valid.", errors=errors)
         before = record.data
         data = copy.deepcopy(before)
+        if record.entity_version < self.published.version:
+            # Not yet reached by the migration job of a newer version: catch up first.
+            pending = pending_migrations(
+                self.session, self.entity_id, record.entity_version, self.published.version
+            )
+            try:
+                data = upgrade_data(data, pending)
+            except ExpressionError as exc:
+                raise ValidationFailed(f"The record cannot be migrated: {exc}") from exc
         for key, value in self.validator.writable_part(patch).items():
             if value is None:
                 data.pop(key, None)

@@ -177,3 +177,27 @@ def test_reference_to_an_unknown_entity_is_refused(session):
     with pytest.raises(ValidationFailed) as caught:
         factories.published(session, actor, "qms", factories.NCR)  # erp.supplier missing
     assert caught.value.errors[0]["path"] == "/schema/properties/supplier/x-ref"
+
+
+def test_records_left_behind_catch_up_on_update_and_in_later_jobs(session, lab, monkeypatch):
+    import jizuo.platform.jobs as jobs
+
+    monkeypatch.setattr(jobs, "dispatch", lambda app, job_id: None)  # the worker is down
+    v2 = _change(site={"type": "string"})
+    v2["schema"]["required"].append("site")
+    factories.published(session, lab, "lab", v2, {"defaults": {"site": "SH"}})
+    session.expire_all()
+    assert {r.entity_version for r in session.scalars(select(Record))} == {1}
+    gauges = RecordStore(session, lab).entity("lab", "gauge")
+    first = session.scalars(select(Record).order_by(Record.id)).first()
+    updated = gauges.update(first.id, {"range_mm": "200"}, 1)
+    session.commit()
+    assert updated.entity_version == 2 and updated.data["site"] == "SH"
+    # v3 renames site; its job also replays v2's pending default for the others.
+    monkeypatch.undo()
+    v3 = _change(plant={"type": "string"})
+    v3["schema"]["required"].append("plant")
+    factories.published(session, lab, "lab", v3, {"renames": {"site": "plant"}})
+    session.expire_all()
+    records = session.scalars(select(Record).order_by(Record.id)).all()
+    assert [(r.entity_version, r.data.get("plant")) for r in records] == [(3, "SH")] * 3
