@@ -1,8 +1,8 @@
 """Acceptance sampling by attributes: ISO 2859-1 / ANSI/ASQ Z1.4 single sampling plans.
 
 * :func:`code_letter` and :func:`single_plan` look a plan up in the published tables of
-  :mod:`jizuo.qms_pack.sampling_tables` (Table I, master tables 2-A / 2-B / II-C), following
-  the arrows to the plan they point to;
+  :mod:`jizuo.qms_pack.sampling_tables` (Table I, master tables 2-A / 2-B and Z1.4's II-C,
+  which is not ISO 2859-1:1999 Table 2-C), following the arrows to the plan they point to;
 * :class:`SwitchingState` applies the switching rules between normal, tightened and reduced
   inspection (ISO 2859-1:1999 clause 9, with the switching score of 9.3.3.2; the same rules
   are in ANSI/ASQ Z1.4-2003 section 8);
@@ -255,6 +255,11 @@ class SwitchingState:
     Switching score (9.3.3.2), reset to 0 at each start of normal inspection: for Ac >= 2 add 3
     if the lot would have been accepted with the AQL one step tighter, else reset to 0; for
     Ac 0 or 1 add 2 if the lot is accepted, else reset to 0.
+
+    The scheme is a hybrid, as the tables are: the switching score is ISO 2859-1:1999's
+    (ANSI/ASQ Z1.4-2003 keeps the optional limit numbers of MIL-STD-105E instead), while the
+    reduced plans and the "Ac < d < Re" rule are Z1.4's Table II-C (ISO 2859-1:1999 removed the
+    gap from its reduced plans, so under ISO only a lot not accepted reinstates normal).
     """
 
     regime: str = "normal"

@@ -1,14 +1,21 @@
-"""Published tables for single sampling by attributes (ISO 2859-1 / ANSI/ASQ Z1.4).
+"""Published tables for single sampling by attributes (ANSI/ASQ Z1.4 / ISO 2859-1).
 
-Sources (the same tables appear in all of them; MIL-STD-105E is the public-domain original):
+Sources:
 
 * ISO 2859-1:1999, Table 1 (sample size code letters) and Tables 2-A, 2-B (single sampling,
   normal and tightened inspection, master tables);
 * ANSI/ASQ Z1.4-2003, Tables I, II-A, II-B and II-C (single sampling, reduced inspection);
-* MIL-STD-105E (10 May 1989), Tables I, II-A, II-B, II-C.
+* MIL-STD-105E (10 May 1989), Tables I, II-A, II-B, II-C (Z1.4-2003 keeps its numbers).
 
-The reduced table is the ANSI/ASQ Z1.4 / MIL-STD-105E Table II-C, whose plans keep a gap
-between Ac and Re (a lot with Ac < d < Re is accepted but normal inspection is reinstated).
+Table 1 and the normal and tightened master tables are the same in all three. The reduced
+table is the ANSI/ASQ Z1.4 / MIL-STD-105E Table II-C, whose plans keep a gap between Ac and
+Re (a lot with Ac < d < Re is accepted but normal inspection is reinstated). It is *not*
+ISO 2859-1:1999 Table 2-C: the foreword of ISO 2859-1:1999 (reproduced in BS 6001-1:1999)
+lists among the changes from the 1989 edition that "reduced plans have been changed to
+eliminate the gap between the acceptance and rejection numbers". ISO's Table 2-C was not
+available in the public material checked, so it is not offered; the ISO 1999 optional
+fractional acceptance number plans (Tables 11-A to 11-C, in place of some arrows) are not
+offered either.
 
 Master tables are written row by row as they are printed, one row per code letter and one cell
 per AQL column (0.010 ... 1000, 26 columns). Cells are separated by spaces:
@@ -20,8 +27,26 @@ per AQL column (0.010 ... 1000, 26 columns). Cells are separated by spaces:
 * ``Nv`` / ``N^`` / ``N-``  N consecutive cells of the same arrow (run-length shorthand).
 
 Two arrows of the printed tables point off the table and are written here as the arrow that
-leads to a plan, as the standard's software implementations do: normal A/10 is followed
-downwards, and R/0.015 (normal and tightened) upwards.
+leads to a plan, as the standard's software implementations do: normal A/10 (printed as an
+up arrow, with no plan above row A) is followed downwards, to C's plan 1/2 (n = 5); normal
+and tightened R/0.015 (printed as down arrows; row S has no plan at 0.015) are followed
+upwards, to P's 0/1 (n = 800) and Q's 0/1 (n = 1250).
+
+Verification (tests in ``tests/qms_pack/test_sampling.py`` cite each checked corner):
+
+* every cell of the three tables, resolved through the arrows to (sample size, Ac, Re), for
+  all 16 code letters and 26 AQLs (1248 plans), was compared with the tables of the R package
+  AQLSchemes 1.7-2 (J. Lawson, CRAN, function ``AAZ14Single``, transcribed from MIL-STD-105E)
+  and agrees everywhere, in particular in the corners that were uncertain: reduced rows A and
+  B for AQL >= 25 (A: 1/2, 2/3, 3/4, 5/6, 7/8, 10/11, 14/15, 21/22, 30/31; B: 1/3, 2/4, 3/5,
+  then the same as A from 5/6 on, all with n = 2), normal A/10 (n = 5, 1/2), normal
+  R/0.015 (n = 800, 0/1), tightened R/0.015 (n = 1250, 0/1) and tightened A/10 (n = 8, 1/2);
+* the printed arrow directions of Tables II-A and II-B (rows A to Q, AQL 0.65 to 15) were
+  compared with the MIL-STD-105E transcription in the U.S. DoD facilities contract guide
+  tables (nibs.org, FMOC/DPW_AC/AC-TABLE.ASC, Tables 1-A and 1-B): normal A/10 is printed as
+  an up arrow and A/15 as a down arrow; tightened A/10 is the shaft of a down arrow whose
+  head is in row C, just above D's 1/2;
+* the ISO 2859-1:1999 Table 2-C difference comes from the 1999 foreword quoted above.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ Sources of the expected values:
   Table 15.1 (OC of the plan n=89, c=2) and the MIL STD 105E example of section 15.5
   (N = 2000, AQL 0.65 %, level II: normal n=125 Ac 2, tightened n=125 Ac 1, reduced n=50 Ac 1
   Re 3);
-* ISO 2859-1:1999 clause 9.3 (switching rules) and 9.3.3.2 (switching score).
+* ISO 2859-1:1999 clause 9.3 (switching rules) and 9.3.3.2 (switching score);
+* R package AQLSchemes 1.7-2 (J. Lawson, CRAN, ``AAZ14Single``): sample size, Ac and Re after
+  the arrows, for the table corners checked in ``test_master_table_corners_match_aqlschemes``;
+* ISO 2859-1:1999 foreword (reduced plans without the Ac/Re gap, unlike Z1.4 Table II-C).
 """
 
 from __future__ import annotations
@@ -159,6 +162,77 @@ def test_master_table_cells(
     assert plan.code_letter == letter
     assert (plan.used_code_letter, plan.sample_size, plan.ac, plan.re) == (used, n, ac, re)
     assert (plan.arrow is None) == (used == letter)
+
+
+# Corners of the master tables the first transcription was unsure of, checked against the
+# tables of the R package AQLSchemes 1.7-2 (J. Lawson, CRAN; function AAZ14Single, transcribed
+# from MIL-STD-105E), which gives the sample size, Ac and Re reached after following the arrows.
+# Arrow directions as printed: MIL-STD-105E Tables II-A / II-B as transcribed in the DoD
+# facilities contract guide tables (nibs.org FMOC/DPW_AC/AC-TABLE.ASC, Tables 1-A and 1-B).
+@pytest.mark.parametrize(
+    ("regime", "letter", "aql", "used", "n", "ac", "re", "arrow"),
+    [
+        # Normal A/10 is printed as an up arrow with no plan above row A: followed downwards
+        # (B/10 is a down arrow too) to C's 1/2, n = 5. AQLSchemes: n = 5, Ac 1, Re 2.
+        ("normal", "A", 10, "C", 5, 1, 2, "down"),
+        ("normal", "A", 15, "B", 3, 1, 2, "down"),  # printed down arrow; AQLSchemes n = 3
+        # Normal R/0.015 is printed as a down arrow with no row below R: followed upwards
+        # (Q/0.015 is an up arrow) to P's 0/1, n = 800. AQLSchemes: n = 800, Ac 0, Re 1.
+        ("normal", "R", 0.015, "P", 800, 0, 1, "up"),
+        # Tightened R/0.015: row S has no plan at 0.015, so upwards to Q's 0/1, n = 1250.
+        ("tightened", "R", 0.015, "Q", 1250, 0, 1, "up"),
+        # Tightened A/10: printed down arrow (head in row C) to D's 1/2, n = 8.
+        ("tightened", "A", 10, "D", 8, 1, 2, "down"),
+        ("tightened", "A", 40, "A", 2, 1, 2, None),  # first plan of tightened row A
+        # Reduced (Z1.4 / MIL-STD-105E Table II-C), rows A and B at the large AQLs.
+        ("reduced", "A", 10, "C", 2, 0, 2, "down"),
+        ("reduced", "A", 15, "B", 2, 0, 2, "down"),
+        ("reduced", "A", 25, "A", 2, 1, 2, None),
+        ("reduced", "A", 40, "A", 2, 2, 3, None),
+        ("reduced", "A", 65, "A", 2, 3, 4, None),
+        ("reduced", "A", 100, "A", 2, 5, 6, None),
+        ("reduced", "A", 150, "A", 2, 7, 8, None),
+        ("reduced", "A", 250, "A", 2, 10, 11, None),
+        ("reduced", "A", 400, "A", 2, 14, 15, None),
+        ("reduced", "A", 650, "A", 2, 21, 22, None),
+        ("reduced", "A", 1000, "A", 2, 30, 31, None),
+        ("reduced", "B", 15, "B", 2, 0, 2, None),
+        ("reduced", "B", 25, "B", 2, 1, 3, None),
+        ("reduced", "B", 40, "B", 2, 2, 4, None),
+        ("reduced", "B", 65, "B", 2, 3, 5, None),
+        ("reduced", "B", 100, "B", 2, 5, 6, None),
+        ("reduced", "B", 150, "B", 2, 7, 8, None),
+        ("reduced", "B", 250, "B", 2, 10, 11, None),
+        ("reduced", "B", 400, "B", 2, 14, 15, None),
+        ("reduced", "B", 650, "B", 2, 21, 22, None),
+        ("reduced", "B", 1000, "B", 2, 30, 31, None),
+        ("reduced", "C", 1000, "B", 2, 30, 31, "up"),
+        ("reduced", "D", 650, "C", 2, 21, 24, "up"),
+        ("reduced", "C", 6.5, "D", 3, 0, 2, "down"),
+    ],
+)
+def test_master_table_corners_match_aqlschemes(
+    regime: str, letter: str, aql: float, used: str, n: int, ac: int, re: int, arrow: str | None
+) -> None:
+    level = "III" if letter == "R" else "II"
+    plan = single_plan(_lot_for_letter(letter), aql, level, regime)
+    assert plan.code_letter == letter
+    got = (plan.used_code_letter, plan.sample_size, plan.ac, plan.re, plan.arrow)
+    assert got == (used, n, ac, re, arrow)
+
+
+def test_reduced_table_is_z14_not_iso_1999() -> None:
+    # ISO 2859-1:1999 foreword (as in BS 6001-1:1999): "reduced plans have been changed to
+    # eliminate the gap between the acceptance and rejection numbers". The reduced table here
+    # is ANSI/ASQ Z1.4-2003 / MIL-STD-105E Table II-C, which keeps the gap (Montgomery's
+    # example above: n = 50, Ac 1, Re 3) in every row but A (n = 2, whose plans are normal A's).
+    gaps = [
+        (letter, cell)
+        for letter, row in MASTER_ROWS["reduced"].items()
+        for cell in parse_row(row)
+        if isinstance(cell, tuple) and cell[1] > cell[0] + 1
+    ]
+    assert gaps and {letter for letter, _ in gaps} == set("BCDEFGHJKLMNPQR")
 
 
 def _lot_for_letter(letter: str) -> int:
