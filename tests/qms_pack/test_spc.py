@@ -230,6 +230,9 @@ def test_circuit_c_chart() -> None:
     assert c.chart.lcl[0] == pytest.approx(6.481447, abs=5e-7)
     assert c.chart.ucl[0] == pytest.approx(33.21086, abs=5e-6)
     assert [i for i in c.chart.beyond_limits if trial[i]] == [5, 19]
+    # qcc data/circuit.txt: sample 6 has x = 5 (below the LCL), sample 20 has x = 39 (above).
+    assert ci["x"].iloc[[5, 19]].tolist() == [5, 39]
+    assert c.chart.points[5] < c.chart.lcl[5] and c.chart.points[19] > c.chart.ucl[19]
 
 
 def test_circuit_revised_c_and_u() -> None:
