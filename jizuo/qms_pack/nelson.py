@@ -19,19 +19,44 @@ Conventions (all vectorised: running lengths come from ``maximum.accumulate`` of
 positions and window counts from cumulative sums, so there is no Python loop per point):
 
 * A violation is reported at the point that completes the pattern (the last point of the
-  run), as Minitab marks it; every further point that extends the run is reported again.
+  run); every further point that extends the run is reported again. Minitab's documentation
+  only says that a failing point is marked with the test number; reporting the last point of
+  the pattern is also what qcc does (its rule tests, see ``tests/qms_pack/test_nelson.py``).
 * Comparisons are strict: a point exactly on the center line is on neither side (it breaks a
   test-2 run); a point exactly 1 sd away is neither "within" (test 7) nor "beyond" (test 8);
   an unchanged value breaks a trend (test 3) and an alternation (test 4).
 * Tests 5 and 6 fire when the window of K+1 points ending at the current point holds at least
   K points beyond the zone on one side *and the current point is one of them*. The window must
-  be complete, so the first K points cannot fire (as in qcc's rule tests: seven points at
-  2.5 sd fire test 5 from the third point on, not the second).
-* Test 3 counts POINTS by default (Minitab: 6 points = 5 consecutive increases). Some tools
-  read "six points steadily increasing" as 6 increases (7 points): ``test3_counts="steps"``.
-* Test 8 does not require points on both sides (Minitab). Nelson (1984) and the Western
-  Electric handbook describe a mixture as points on *both* sides with none within 1 sd:
-  ``test8_both_sides=True`` additionally requires the run to contain a point on each side.
+  be complete, so the first K points cannot fire. Minitab's documentation does not say what
+  happens before K+1 points exist; this follows qcc's rule tests (seven points at 2.5 sd fire
+  test 5 from the third point on, not the second).
+* Test 3 counts POINTS by default: Minitab words it "K points in a row, all increasing or all
+  decreasing" (K = 6: "six points in a row"), read here as 6 points = 5 consecutive increases.
+  Minitab does not spell out the number of steps. Some tools read "six points steadily
+  increasing" as 6 increases (7 points): ``test3_counts="steps"``.
+* Test 8 does not require points on both sides: Minitab's wording is "(either side)". Nelson
+  (1984) and the Western Electric handbook describe a mixture as points on *both* sides with
+  none within 1 sd: ``test8_both_sides=True`` additionally requires the run to contain a point
+  on each side (qcc's reading).
+
+Checked against Minitab's published documentation (Minitab Support, Minitab 19-21 help):
+
+* "Select tests for special causes" (I-MR-R/S chart options; P chart options): the eight
+  tests in the K form of the table above, "By default, Minitab uses only Test 1", and "You can
+  make each test more or less sensitive by changing the value of K";
+* "Using tests for special causes" (control charts, supporting topics, basics): the default K
+  values in words (one point more than 3 sigma; nine points; six points increasing or
+  decreasing; fourteen points alternating; two out of three beyond 2 sigma; four out of five
+  beyond 1 sigma; fifteen points within 1 sigma; eight points beyond 1 sigma, either side), all
+  equal to :class:`NelsonParams`; and which tests each chart offers: "Tests 1-8 are available
+  for most variables control charts. Note that only tests 1-4 are available for R, S, and
+  moving range charts. Tests 1-4 are available for the attribute control charts. On
+  time-weighted control charts, Minitab only performs a test for points that go beyond the
+  control limits." These are :data:`ALL_RULES`, :data:`ATTRIBUTE_RULES` and ``(1,)``.
+
+Default selection. The charts of :mod:`jizuo.qms_pack.spc` run by default every test Minitab
+*offers* on that chart, whereas Minitab *runs* only test 1 until the user selects more; pass
+``rules=(1,)`` for Minitab's out-of-the-box behaviour. :func:`nelson_rules` runs all eight.
 """
 
 from __future__ import annotations
@@ -54,7 +79,8 @@ __all__ = [
 ]
 
 ALL_RULES: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
-# Minitab offers only tests 1-4 on attribute charts (and on dispersion charts R, S, MR).
+# Minitab offers only tests 1-4 on attribute charts and on the R, S and moving range charts
+# (Minitab Support, "Using tests for special causes").
 ATTRIBUTE_RULES: tuple[int, ...] = (1, 2, 3, 4)
 
 

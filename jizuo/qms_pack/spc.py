@@ -14,11 +14,14 @@ be passed back as keyword arguments to chart new data against stored limits::
 
 Tests for special causes are run on every chart (see :mod:`jizuo.qms_pack.nelson`); each
 chart function takes ``rules=`` (the tests to run, ``()`` for none) and ``params=`` (their K
-values). Defaults follow the set Minitab makes available per chart: all eight tests on the
-X-bar and individuals charts, tests 1-4 on R, S, MR and attribute charts, and only "beyond
-the limits" on EWMA and CUSUM, whose plotted points are autocorrelated by construction.
-(Minitab itself switches only test 1 on out of the box.) Test 1 uses the chart's own sigma
-multiple ``nsigmas`` unless ``params`` sets it, so it always agrees with the drawn limits.
+values). Defaults are the set Minitab makes available per chart (Minitab Support, "Using
+tests for special causes"): all eight tests on the X-bar and individuals charts, tests 1-4 on
+R, S, MR and attribute charts, and only "beyond the limits" on EWMA and CUSUM, whose plotted
+points are autocorrelated by construction. Minitab itself runs only test 1 until more are
+selected ("By default, Minitab uses only Test 1"); ``rules=(1,)`` (with ``r_rules``,
+``s_rules`` or ``mr_rules=(1,)`` for the second chart) reproduces that. Test 1 uses the
+chart's own sigma multiple ``nsigmas`` unless ``params`` sets it, so it always agrees with the
+drawn limits.
 
 Layout. This module is the public face: it defines the variables charts (X-bar/R, X-bar/S,
 I-MR) and re-exports the rest, so every chart and result type is imported from here. The

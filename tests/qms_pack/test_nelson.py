@@ -2,8 +2,8 @@
 
 Published cases come from the qcc test suite (github.com/luca-scr/qcc,
 tests/testthat/test-rules.R and test-qcc.R; qcc indices are 1-based, ours 0-based). Rule
-definitions and default K values are Minitab's "tests for special causes" (Minitab help,
-"Select tests for special causes"). Hand-made sequences check that each rule fires at exactly
+definitions, default K values and the tests offered per chart are Minitab's "tests for special
+causes" (Minitab Support: "Select tests for special causes", "Using tests for special causes"). Hand-made sequences check that each rule fires at exactly
 the expected point and that no other rule fires.
 """
 
@@ -26,7 +26,18 @@ from jizuo.qms_pack.errors import (
     StatisticsError,
 )
 from jizuo.qms_pack.nelson import NelsonParams, Violation
-from jizuo.qms_pack.spc import nelson_rules
+from jizuo.qms_pack.spc import (
+    c_chart,
+    cusum,
+    ewma,
+    imr,
+    nelson_rules,
+    np_chart,
+    p_chart,
+    u_chart,
+    xbar_r,
+    xbar_s,
+)
 
 
 def hits(values, rule, center=0.0, sigma=1.0, params=None) -> list[int]:
@@ -145,6 +156,42 @@ def test_rule3_counting_conventions() -> None:
     assert hits(six_points, 3, params=steps) == []
     assert hits(seven_points, 3) == [5, 6]
     assert hits(seven_points, 3, params=steps) == [6]
+
+
+def test_minitab_documented_defaults() -> None:
+    """Minitab Support, "Using tests for special causes" and "Select tests for special causes".
+
+    Default K: one point beyond 3 sigma, nine points on one side, six points increasing, fourteen
+    alternating, two of three beyond 2 sigma, four of five beyond 1 sigma, fifteen within 1 sigma,
+    eight beyond 1 sigma (either side). Offered per chart: tests 1-8 on variables charts, 1-4 on
+    R, S, moving range and attribute charts, only test 1 on time-weighted charts.
+    """
+    p = NelsonParams()
+    k = [p.test1_sigma, p.test2_run, p.test3_run, p.test4_run]
+    k += [p.test5_count, p.test6_count, p.test7_run, p.test8_run]
+    assert k == [3, 9, 6, 14, 2, 4, 15, 8]
+    assert (p.test5_sigma, p.test6_sigma, p.test7_sigma, p.test8_sigma) == (2, 1, 1, 1)
+    assert p.test3_counts == "points" and p.test8_both_sides is False
+    # Test 8 "(either side)": eight points beyond 1 sd, all above, fire.
+    assert hits([1.5] * 8, 8) == [7]
+
+    rng = np.random.default_rng(7)
+    groups = rng.normal(10.0, 1.0, size=(30, 5))
+    ind = groups[:, 0]
+    xr, xs, im = xbar_r(groups), xbar_s(groups), imr(ind)
+    assert xr.xbar.rules == xs.xbar.rules == im.i.rules == (1, 2, 3, 4, 5, 6, 7, 8)
+    assert xr.r.rules == xs.s.rules == im.mr.rules == (1, 2, 3, 4)
+    counts = rng.poisson(5, size=30)
+    for chart in (
+        p_chart(counts, 50).chart,
+        np_chart(counts, 50).chart,
+        c_chart(counts).chart,
+        u_chart(counts, 2.0).chart,
+    ):
+        assert chart.rules == (1, 2, 3, 4)
+    assert ewma(ind).chart.rules == (1,)
+    cs = cusum(ind)
+    assert cs.upper.rules == cs.lower.rules == (1,)
 
 
 def test_adjustable_k_values() -> None:
