@@ -35,8 +35,12 @@ def wanted_indexes(
     for f in defn.fields.values():
         expr = json_path_sql(dialect, table.c.data, [f.key], f.sql_type)
         if f.schema.get("x-index"):
+            # (value, id): an equality filter reads the matching rows already in the
+            # listing's default order (newest id first), with no sort and no statistics.
             name = index_name("ix_rec_", entity_id, f.key)
-            wanted[name] = Index(name, expr, postgresql_where=only_entity, sqlite_where=only_entity)
+            wanted[name] = Index(
+                name, expr, table.c.id, postgresql_where=only_entity, sqlite_where=only_entity
+            )
         if f.schema.get("x-unique"):
             live = only_entity & table.c.deleted_at.is_(None)
             name = index_name("uq_rec_", entity_id, f.key)

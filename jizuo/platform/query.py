@@ -24,6 +24,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -46,6 +47,15 @@ SYSTEM_COLUMNS = {
     "updated_by": Record.updated_by,
 }
 SYSTEM_TYPES = {"state": "text", "created_at": "datetime", "updated_at": "datetime"}
+
+
+def entity_is(entity_id: int) -> ColumnElement:
+    """``records.entity_id = N`` with N written into the SQL, not bound.
+
+    The per-entity indexes are partial (``WHERE entity_id = N``); a planner can only
+    use them when it sees the literal value in the query.
+    """
+    return Record.entity_id == literal(int(entity_id), literal_execute=True)
 
 
 def json_path_sql(dialect: str, source: Any, path: list[str], sql_type: str) -> ColumnElement:

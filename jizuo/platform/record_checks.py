@@ -18,7 +18,7 @@ from jizuo.platform.catalog import entity_by_ref
 from jizuo.platform.errors import NotFound, error
 from jizuo.platform.metadata import EntityDefinition, Field
 from jizuo.platform.models import Attachment, Membership, Record
-from jizuo.platform.query import field_sql
+from jizuo.platform.query import entity_is, field_sql
 
 CHUNK = 5000
 
@@ -122,7 +122,7 @@ def unique_errors(
             if dialect == "postgresql":
                 chunk = [str(v) if f.sql_type == "text" else v for v in chunk]
             query = select(expr, Record.id).where(
-                Record.entity_id == entity_id, Record.deleted_at.is_(None), expr.in_(chunk)
+                entity_is(entity_id), Record.deleted_at.is_(None), expr.in_(chunk)
             )
             taken.update({value: rid for value, rid in session.execute(query)})
         for i, row in enumerate(rows):

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from jizuo.platform.errors import IncompatibleChange, ValidationFailed
 from jizuo.platform.indexes import record_index_names
 from jizuo.platform.models import Job, Record
+from jizuo.platform.query import Filter
 from jizuo.platform.records import RecordStore
 from tests import factories
 
@@ -135,10 +136,7 @@ def test_x_index_fields_get_expression_indexes_that_queries_use(session, lab):
     assert any(name.startswith("ix_rec_e") and name.endswith("_code") for name in names)
     dialect = connection.dialect.name
     gauges = RecordStore(session, lab).entity("lab", "gauge")
-    from jizuo.platform.query import Filter, filter_clause
-
-    clause = filter_clause(dialect, gauges.definition, Filter("code", "eq", "G-2"))
-    query = gauges._live().where(clause)
+    query, _ = gauges.list_query([Filter("code", "eq", "G-2")])
     compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
     if dialect == "postgresql":
         connection.execute(text("SET enable_seqscan = off"))
