@@ -174,8 +174,24 @@ def published_entity(
     session: Session, actor: Actor, app_key: str, entity_key: str
 ) -> PublishedEntity:
     """The current published version of an entity; NotFound when never published."""
-    entity = get_entity(session, actor, app_key, entity_key)
-    return published_of(session, entity)
+    # One round trip: this runs on every record request.
+    row = session.execute(
+        select(Entity, EntityVersion.definition)
+        .join(App, App.id == Entity.app_id)
+        .outerjoin(
+            EntityVersion,
+            (EntityVersion.entity_id == Entity.id)
+            & (EntityVersion.version == Entity.published_version),
+        )
+        .where(App.workspace_id == actor.workspace_id, App.key == app_key, Entity.key == entity_key)
+    ).first()
+    if row is None:
+        raise NotFound(f"No entity '{app_key}.{entity_key}'.")
+    entity, raw = row
+    if raw is None:
+        raise NotFound(f"Entity '{entity.key}' has not been published yet.")
+    definition, validator = compile_definition(raw)
+    return PublishedEntity(entity, entity.published_version, definition, validator)
 
 
 def published_of(session: Session, entity: Entity, version: int | None = None) -> PublishedEntity:

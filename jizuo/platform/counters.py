@@ -8,6 +8,7 @@ transaction gives its numbers back, so sequences have no gaps and no duplicates.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,19 +24,30 @@ def _insert(session: Session):  # noqa: ANN202 - dialect-specific Insert
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+def _bump(session: Session, bump: Any, create: Any) -> Any:
+    """Run ``bump`` (UPDATE … RETURNING); on a missing row, create it and bump again."""
+    row = session.execute(bump).first()
+    if row is None:
+        # First use: concurrent first users both try the insert; one wins, both bump.
+        session.execute(create)
+        row = session.execute(bump).one()
+    return row
+
+
 def reserve_sequence(session: Session, workspace_id: int, key: str, count: int = 1) -> int:
     """Reserve ``count`` consecutive numbers of a sequence; return the first."""
-    session.execute(
-        _insert(session)(Sequence)
-        .values(workspace_id=workspace_id, key=key, value=0)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "key"])
-    )
-    last = session.execute(
+    bump = (
         update(Sequence)
         .where(Sequence.workspace_id == workspace_id, Sequence.key == key)
         .values(value=Sequence.value + count)
         .returning(Sequence.value)
-    ).scalar_one()
+    )
+    create = (
+        _insert(session)(Sequence)
+        .values(workspace_id=workspace_id, key=key, value=0)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+    )
+    (last,) = _bump(session, bump, create)
     return last - count + 1
 
 
@@ -45,17 +57,18 @@ def lock_audit_chain(session: Session, workspace_id: int, count: int) -> tuple[i
     The chain row stays locked until commit, so entries of one workspace are
     appended one transaction at a time and the chain never forks.
     """
-    session.execute(
-        _insert(session)(AuditChain)
-        .values(workspace_id=workspace_id, seq=0, head_hash=GENESIS_HASH)
-        .on_conflict_do_nothing(index_elements=["workspace_id"])
-    )
-    last, head = session.execute(
+    bump = (
         update(AuditChain)
         .where(AuditChain.workspace_id == workspace_id)
         .values(seq=AuditChain.seq + count)
         .returning(AuditChain.seq, AuditChain.head_hash)
-    ).one()
+    )
+    create = (
+        _insert(session)(AuditChain)
+        .values(workspace_id=workspace_id, seq=0, head_hash=GENESIS_HASH)
+        .on_conflict_do_nothing(index_elements=["workspace_id"])
+    )
+    last, head = _bump(session, bump, create)
     return last - count + 1, head
 
 

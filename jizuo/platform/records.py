@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from jizuo.platform.actor import Actor
 from jizuo.platform.audit import Change, append_history, diff_data
@@ -171,10 +171,18 @@ class EntityRecords:
 
     def create(self, data: Any, *, reason: str | None = None) -> Record:
         """Validate, complete and insert one record."""
-        return self.session.get(Record, self.create_many([data], reason=reason)[0])
+        [(record_id, values)] = self._create([data], reason)
+        # The inserted row as a persistent object, without reading it back.
+        record = Record(id=record_id, state=None, deleted_at=None, **values)
+        make_transient_to_detached(record)
+        self.session.add(record)
+        return record
 
     def create_many(self, rows: list[Any], *, reason: str | None = None) -> list[int]:
         """Validate and insert records all-or-nothing; errors are prefixed with the row index."""
+        return [record_id for record_id, _ in self._create(rows, reason)]
+
+    def _create(self, rows: list[Any], reason: str | None) -> list[tuple[int, dict[str, Any]]]:
         self.actor.require_write()
         user = self.actor.expression_user()
         prepared, errors = [], []
@@ -213,7 +221,7 @@ class EntityRecords:
             for rid, data in zip(ids, prepared, strict=True)
         ]
         append_history(self.session, self.actor.workspace_id, changes)
-        return ids
+        return list(zip(ids, values, strict=True))
 
     def update(
         self, record_id: Any, patch: Any, expected_version: int, *, reason: str | None = None

@@ -24,7 +24,8 @@ def authenticate() -> None:
         raise AuthenticationRequired("Send 'Authorization: Bearer <token>'.")
     session = get_session()
     g.actor = actor_from_token(session, token.strip())
-    session.commit()  # last-used time; keeps the request's own transaction fresh
+    if session.dirty:
+        session.commit()  # the token's last-used time, at most once a minute
 
 
 def init_app(app: Flask) -> None:
