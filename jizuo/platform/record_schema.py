@@ -58,7 +58,7 @@ def _is_number(v: Any) -> bool:
     t = type(v)
     if t is int or t is float:
         return True
-    return isinstance(v, Number)
+    return t is not bool and isinstance(v, Number)
 
 
 _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -222,6 +222,8 @@ def _compile(s: Any, formats: Mapping[str, Callable[[Any], bool]], where: str) -
     types = s.get("type")
     names = None if types is None else [types] if isinstance(types, str) else list(types)
     if names is not None:
+        if not set(names) <= _TYPES.keys():
+            raise ValueError(f"{where or '/'}: unknown type {types!r}")
         tests = [_TYPES[n][0] for n in names]
         is_type = tests[0] if len(tests) == 1 else lambda v: any(t(v) for t in tests)
         type_msg = " or ".join(_TYPES[n][1] for n in names)
