@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -102,32 +102,50 @@ def issue_token(
     return token
 
 
+# Columns only, built once: this runs on every API call.
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.id,
+        ApiToken.workspace_id,
+        ApiToken.read_only,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        User.id.label("user_id"),
+        User.username,
+        User.is_active,
+        Membership.roles,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .join(
+        Membership,
+        (Membership.user_id == ApiToken.user_id)
+        & (Membership.workspace_id == ApiToken.workspace_id),
+    )
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def actor_from_token(session: Session, token: str) -> Actor:
-    """The actor a bearer token stands for; one generic 401 for any bad token."""
-    row = session.execute(
-        select(ApiToken, User, Membership)
-        .join(User, User.id == ApiToken.user_id)
-        .join(
-            Membership,
-            (Membership.user_id == ApiToken.user_id)
-            & (Membership.workspace_id == ApiToken.workspace_id),
-        )
-        .where(ApiToken.token_hash == _digest(token))
-    ).first()
-    if row is None or row.ApiToken.revoked_at is not None or not row.User.is_active:
+    """The actor a bearer token stands for; one generic 401 for any bad token.
+
+    A changed last-used time is flagged in ``session.info["token_used"]`` for the
+    caller to commit.
+    """
+    row = session.execute(_TOKEN_LOOKUP, {"digest": _digest(token)}).first()
+    if row is None or row.revoked_at is not None or not row.is_active:
         raise AuthenticationRequired("The token is not valid.")
-    api_token, user, membership = row
     now = utcnow()
-    last = api_token.last_used_at
+    last = row.last_used_at
     # Written at most once a minute: a write per API call would serialise readers on SQLite.
     if last is None or now - last.replace(tzinfo=now.tzinfo) > timedelta(minutes=1):
-        api_token.last_used_at = now
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        session.info["token_used"] = True
     return Actor(
-        workspace_id=api_token.workspace_id,
-        user_id=user.id,
-        username=user.username,
-        roles=frozenset(membership.roles),
-        read_only=api_token.read_only,
+        workspace_id=row.workspace_id,
+        user_id=row.user_id,
+        username=row.username,
+        roles=frozenset(row.roles),
+        read_only=row.read_only,
     )
 
 

@@ -174,24 +174,14 @@ def published_entity(
     session: Session, actor: Actor, app_key: str, entity_key: str
 ) -> PublishedEntity:
     """The current published version of an entity; NotFound when never published."""
-    # One round trip: this runs on every record request.
-    row = session.execute(
-        select(Entity, EntityVersion.definition)
-        .join(App, App.id == Entity.app_id)
-        .outerjoin(
-            EntityVersion,
-            (EntityVersion.entity_id == Entity.id)
-            & (EntityVersion.version == Entity.published_version),
-        )
-        .where(App.workspace_id == actor.workspace_id, App.key == app_key, Entity.key == entity_key)
-    ).first()
-    if row is None:
-        raise NotFound(f"No entity '{app_key}.{entity_key}'.")
-    entity, raw = row
-    if raw is None:
-        raise NotFound(f"Entity '{entity.key}' has not been published yet.")
-    definition, validator = compile_definition(raw)
-    return PublishedEntity(entity, entity.published_version, definition, validator)
+    return published_of(session, get_entity(session, actor, app_key, entity_key))
+
+
+#: Compiled published versions by (entity id, version, entity creation time): versions
+#: are immutable, and the creation time tells apart entities of different databases
+#: that happen to share an id.
+_VERSIONS: dict[tuple[int, int, Any], tuple[EntityDefinition, RecordValidator]] = {}
+_VERSIONS_MAX = 512
 
 
 def published_of(session: Session, entity: Entity, version: int | None = None) -> PublishedEntity:
@@ -199,12 +189,19 @@ def published_of(session: Session, entity: Entity, version: int | None = None) -
     version = version or entity.published_version
     if version is None:
         raise NotFound(f"Entity '{entity.key}' has not been published yet.")
-    raw = session.scalar(
-        select(EntityVersion.definition).where(
-            EntityVersion.entity_id == entity.id, EntityVersion.version == version
+    key = (entity.id, version, entity.created_at)
+    compiled = _VERSIONS.get(key)
+    if compiled is None:
+        raw = session.scalar(
+            select(EntityVersion.definition).where(
+                EntityVersion.entity_id == entity.id, EntityVersion.version == version
+            )
         )
-    )
-    definition, validator = compile_definition(raw)
+        compiled = compile_definition(raw)
+        if len(_VERSIONS) >= _VERSIONS_MAX:
+            _VERSIONS.pop(next(iter(_VERSIONS)))
+        _VERSIONS[key] = compiled
+    definition, validator = compiled
     return PublishedEntity(entity, version, definition, validator)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,34 +20,47 @@ from jizuo.platform.models import AuditChain, Sequence
 GENESIS_HASH = "0" * 64
 
 
-def _insert(session: Session):  # noqa: ANN202 - dialect-specific Insert
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+# Built once: these run on every record write, and they go through Core, not the ORM
+# (an ORM UPDATE would also search the session for objects to synchronise).
+_SEQUENCES = Sequence.__table__
+_CHAINS = AuditChain.__table__
+_BUMP_SEQUENCE = (
+    update(_SEQUENCES)
+    .where(_SEQUENCES.c.workspace_id == bindparam("ws"), _SEQUENCES.c.key == bindparam("seq_key"))
+    .values(value=_SEQUENCES.c.value + bindparam("n"))
+    .returning(_SEQUENCES.c.value)
+)
+_BUMP_CHAIN = (
+    update(_CHAINS)
+    .where(_CHAINS.c.workspace_id == bindparam("ws"))
+    .values(seq=_CHAINS.c.seq + bindparam("n"))
+    .returning(_CHAINS.c.seq, _CHAINS.c.head_hash)
+)
+_SET_HEAD = (
+    update(_CHAINS)
+    .where(_CHAINS.c.workspace_id == bindparam("ws"))
+    .values(head_hash=bindparam("head"))
+)
+_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
-def _bump(session: Session, bump: Any, create: Any) -> Any:
+def _bump(session: Session, bump: Any, params: dict[str, Any], table: Any, row: dict) -> Any:
     """Run ``bump`` (UPDATE … RETURNING); on a missing row, create it and bump again."""
-    row = session.execute(bump).first()
-    if row is None:
+    connection = session.connection()
+    found = connection.execute(bump, params).first()
+    if found is None:
         # First use: concurrent first users both try the insert; one wins, both bump.
-        session.execute(create)
-        row = session.execute(bump).one()
-    return row
+        insert = _INSERTS[connection.dialect.name](table).values(**row)
+        connection.execute(insert.on_conflict_do_nothing())
+        found = connection.execute(bump, params).one()
+    return found
 
 
 def reserve_sequence(session: Session, workspace_id: int, key: str, count: int = 1) -> int:
     """Reserve ``count`` consecutive numbers of a sequence; return the first."""
-    bump = (
-        update(Sequence)
-        .where(Sequence.workspace_id == workspace_id, Sequence.key == key)
-        .values(value=Sequence.value + count)
-        .returning(Sequence.value)
-    )
-    create = (
-        _insert(session)(Sequence)
-        .values(workspace_id=workspace_id, key=key, value=0)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "key"])
-    )
-    (last,) = _bump(session, bump, create)
+    params = {"ws": workspace_id, "seq_key": key, "n": count}
+    row = {"workspace_id": workspace_id, "key": key, "value": 0}
+    (last,) = _bump(session, _BUMP_SEQUENCE, params, _SEQUENCES, row)
     return last - count + 1
 
 
@@ -57,28 +70,14 @@ def lock_audit_chain(session: Session, workspace_id: int, count: int) -> tuple[i
     The chain row stays locked until commit, so entries of one workspace are
     appended one transaction at a time and the chain never forks.
     """
-    bump = (
-        update(AuditChain)
-        .where(AuditChain.workspace_id == workspace_id)
-        .values(seq=AuditChain.seq + count)
-        .returning(AuditChain.seq, AuditChain.head_hash)
-    )
-    create = (
-        _insert(session)(AuditChain)
-        .values(workspace_id=workspace_id, seq=0, head_hash=GENESIS_HASH)
-        .on_conflict_do_nothing(index_elements=["workspace_id"])
-    )
-    last, head = _bump(session, bump, create)
+    row = {"workspace_id": workspace_id, "seq": 0, "head_hash": GENESIS_HASH}
+    last, head = _bump(session, _BUMP_CHAIN, {"ws": workspace_id, "n": count}, _CHAINS, row)
     return last - count + 1, head
 
 
 def set_audit_head(session: Session, workspace_id: int, head_hash: str) -> None:
     """Record the hash of the newest entry of a workspace's chain."""
-    session.execute(
-        update(AuditChain)
-        .where(AuditChain.workspace_id == workspace_id)
-        .values(head_hash=head_hash)
-    )
+    session.connection().execute(_SET_HEAD, {"ws": workspace_id, "head": head_hash})
 
 
 def sequence_prefix(pattern: str, when: datetime) -> tuple[str, str, int]:

@@ -13,34 +13,27 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator, FormatChecker
-
 from jizuo.platform.errors import error
 from jizuo.platform.expressions import ExpressionError, evaluate
 from jizuo.platform.metadata import EntityDefinition, Field, formula_order
+from jizuo.platform.record_schema import compile_record_schema
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,30}$")
 
-FORMATS = FormatChecker(formats=())
 
-
-@FORMATS.checks("date", raises=ValueError)
 def _is_date(value: object) -> bool:
     return not isinstance(value, str) or bool(date.fromisoformat(value)) and len(value) == 10
 
 
-@FORMATS.checks("date-time", raises=ValueError)
 def _is_datetime(value: object) -> bool:
     return not isinstance(value, str) or "T" in value and bool(datetime.fromisoformat(value))
 
 
-@FORMATS.checks("email")
 def _is_email(value: object) -> bool:
     return not isinstance(value, str) or bool(EMAIL.match(value))
 
 
-@FORMATS.checks("uri")
 def _is_url(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -48,9 +41,18 @@ def _is_url(value: object) -> bool:
     return parts.scheme in ("http", "https", "ftp", "mailto") and bool(parts.netloc or parts.path)
 
 
-@FORMATS.checks("phone")
 def _is_phone(value: object) -> bool:
     return not isinstance(value, str) or bool(PHONE.match(value))
+
+
+#: The formats of the metadata language; a predicate that raises ValueError rejects too.
+FORMATS = {
+    "date": _is_date,
+    "date-time": _is_datetime,
+    "email": _is_email,
+    "uri": _is_url,
+    "phone": _is_phone,
+}
 
 
 def is_empty(value: Any) -> bool:
@@ -73,10 +75,13 @@ class RecordValidator:
 
     def __init__(self, definition: EntityDefinition):
         self.definition = definition
-        self._schema = Draft202012Validator(definition.schema, format_checker=FORMATS)
+        self._schema = compile_record_schema(definition.schema, FORMATS)
         self._formulas = formula_order(definition)
         self._computed_schemas = {
-            f.key: Draft202012Validator(f.schema, format_checker=FORMATS) for f in self._formulas
+            f.key: compile_record_schema(
+                {"type": "object", "properties": {f.key: f.schema}}, FORMATS
+            )
+            for f in self._formulas
         }
         self._platform_written = {k for k, f in definition.fields.items() if f.read_only}
         self._child_formulas = {
@@ -197,23 +202,19 @@ class RecordValidator:
             return errors
         for key, validator in self._computed_schemas.items():
             if key in data:
-                for e in validator.iter_errors(data[key]):
+                for e in validator({key: data[key]}):
                     errors.append(error(f"/{key}", f"computed value: {e.message}", "formula"))
         return errors + self.rule_errors(data, user)
 
     def schema_errors(self, data: dict[str, Any]) -> list[dict]:
         """JSON Schema errors (a platform-written field missing from the input is not one)."""
-        out = []
-        for e in self._schema.iter_errors(data):
-            path = list(e.absolute_path)
-            if e.validator == "required":
-                missing = e.message.split("'")[1] if "'" in e.message else ""
-                if not path and missing in self._platform_written:
-                    continue
-                out.append(error(_pointer([*path, missing]), "this field is required", "required"))
-            else:
-                out.append(error(_pointer(path), e.message, str(e.validator)))
-        return out
+        return [
+            error(_pointer(e.path), e.message, e.code)
+            for e in self._schema(data)
+            if not (
+                e.code == "required" and len(e.path) == 1 and e.path[0] in self._platform_written
+            )
+        ]
 
     def rule_errors(self, data: dict[str, Any], user: dict[str, Any]) -> list[dict]:
         """``required_if`` and record validations."""

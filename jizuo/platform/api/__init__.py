@@ -24,7 +24,7 @@ def authenticate() -> None:
         raise AuthenticationRequired("Send 'Authorization: Bearer <token>'.")
     session = get_session()
     g.actor = actor_from_token(session, token.strip())
-    if session.dirty:
+    if session.info.pop("token_used", False):
         session.commit()  # the token's last-used time, at most once a minute
 
 
