@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jizuo.platform.counters import GENESIS_HASH, lock_audit_chain, set_audit_head
@@ -35,6 +35,11 @@ def diff_data(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[A
     """Top-level fields that changed, as ``{field: [old, new]}`` (None where absent)."""
     keys = sorted(set(before) | set(after))
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def creation_diff(data: dict[str, Any]) -> dict[str, list[Any]]:
+    """The diff of a new record: every field from None to its value."""
+    return {k: [None, data[k]] for k in sorted(data)}
 
 
 def _canonical_time(at: datetime) -> str:
@@ -78,7 +83,7 @@ def append_history(session: Session, workspace_id: int, changes: list[Change]) -
         row["hash"] = prev = entry_hash(row, row["prev_hash"])
         rows.append(row)
     # Core executemany: a bulk import appends 100 000 entries in one statement batch.
-    session.execute(insert(RecordHistory), rows)
+    session.connection().execute(RecordHistory.__table__.insert(), rows)
     set_audit_head(session, workspace_id, prev)
 
 

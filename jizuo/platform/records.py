@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from jizuo.platform.actor import Actor
-from jizuo.platform.audit import Change, append_history, diff_data
+from jizuo.platform.audit import Change, append_history, creation_diff, diff_data
 from jizuo.platform.catalog import PublishedEntity, published_entity
 from jizuo.platform.counters import format_sequence, reserve_sequence, sequence_prefix
 from jizuo.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
@@ -190,7 +190,9 @@ class EntityRecords:
             row_errors = self.validator.input_errors(raw)
             data = {}
             if isinstance(raw, dict):
-                data = self.validator.writable_part(copy.deepcopy(raw))
+                # writable_part copies the record and its child rows, the only parts that
+                # are changed in place (formulas), so the caller's input stays untouched.
+                data = self.validator.writable_part(raw)
                 data = self.validator.apply_defaults(self.validator.normalise(data))
                 row_errors += self.validator.check(data, user)
             prepared.append(data)
@@ -217,7 +219,7 @@ class EntityRecords:
         ids = self._insert(values)
         self._write_links(list(zip(ids, prepared, strict=True)))
         changes = [
-            Change(rid, self.entity_id, "create", diff_data({}, data), self.actor.user_id, reason)
+            Change(rid, self.entity_id, "create", creation_diff(data), self.actor.user_id, reason)
             for rid, data in zip(ids, prepared, strict=True)
         ]
         append_history(self.session, self.actor.workspace_id, changes)
@@ -363,10 +365,10 @@ class EntityRecords:
 
     def _insert(self, values: list[dict[str, Any]]) -> list[int]:
         try:
-            result = self.session.execute(
-                insert(Record).returning(Record.id, sort_by_parameter_order=True), values
-            )
-            return list(result.scalars())
+            # Core, not the ORM: a bulk import inserts thousands of rows per call.
+            table = Record.__table__
+            statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+            return list(self.session.connection().execute(statement, values).scalars())
         except IntegrityError as exc:
             # The unique expression indexes catch what a concurrent writer slipped in
             # between our check and our insert.

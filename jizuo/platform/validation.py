@@ -8,6 +8,7 @@ JSON-pointer ``path``.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date, datetime
 from typing import Any
@@ -84,6 +85,9 @@ class RecordValidator:
             for f in self._formulas
         }
         self._platform_written = {k for k, f in definition.fields.items() if f.read_only}
+        self._plain_inputs = {
+            k for k, f in definition.fields.items() if not f.read_only and f.kind != "child_table"
+        }
         self._child_formulas = {
             f.key: [c for c in f.children.values() if c.formula]
             for f in definition.fields.values()
@@ -96,8 +100,10 @@ class RecordValidator:
         """Refuse non-objects, unknown fields and values for read-only fields."""
         if not isinstance(data, dict):
             return [error("", "record data must be a JSON object", "type")]
+        keys = partial_keys if partial_keys is not None else data.keys()
+        if keys <= self._plain_inputs:
+            return []  # the common case, checked in one set operation
         out = []
-        keys = partial_keys if partial_keys is not None else set(data)
         for key in sorted(keys):
             f = self.definition.fields.get(key)
             if f is None:
@@ -144,7 +150,7 @@ class RecordValidator:
         """Fill schema defaults for fields the client left out (creation only)."""
         for key, f in self.definition.fields.items():
             if key not in data and "default" in f.schema:
-                data[key] = f.schema["default"]
+                data[key] = copy.deepcopy(f.schema["default"])
         return data
 
     # -- computing -----------------------------------------------------------

@@ -340,3 +340,10 @@ def test_concurrent_patch_with_same_version_exactly_one_wins(app, qms, session):
     session.expire_all()
     final = session.get(Record, record.id)
     assert final.version == 2
+
+
+def test_create_leaves_the_callers_input_untouched(session, qms):
+    data = ncr_data(qms["supplier"].id)
+    snapshot = copy.deepcopy(data)
+    qms["store"].entity("qms", "ncr").create_many([data])
+    assert data == snapshot
