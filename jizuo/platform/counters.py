@@ -96,9 +96,3 @@ def sequence_prefix(pattern: str, when: datetime) -> tuple[str, str, int]:
     token = filled[start + 1 : end]
     width = int(token.split(":")[1]) if ":" in token else 0
     return filled[:start], filled[end + 1 :], width
-
-
-def format_sequence(pattern: str, when: datetime, value: int) -> str:
-    """The auto-number for ``value`` under ``pattern`` at ``when``."""
-    before, after, width = sequence_prefix(pattern, when)
-    return f"{before}{value:0{width}d}{after}" if width else f"{before}{value}{after}"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from jizuo.platform.actor import Actor
 from jizuo.platform.audit import Change, append_history, creation_diff, diff_data
 from jizuo.platform.catalog import PublishedEntity, published_entity
-from jizuo.platform.counters import format_sequence, reserve_sequence, sequence_prefix
+from jizuo.platform.counters import reserve_sequence, sequence_prefix
 from jizuo.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.models import Record, RecordHistory, RecordLink, utcnow
@@ -357,11 +357,11 @@ class EntityRecords:
         for f in self.definition.fields.values():
             if f.kind != "auto_number":
                 continue
-            before, after, _ = sequence_prefix(f.sequence, now)
+            before, after, width = sequence_prefix(f.sequence, now)
             key = f"e{self.entity_id}.{f.key}:{before}|{after}"
             first = reserve_sequence(self.session, self.actor.workspace_id, key, len(rows))
             for offset, data in enumerate(rows):
-                data[f.key] = format_sequence(f.sequence, now, first + offset)
+                data[f.key] = f"{before}{first + offset:0{width}d}{after}"
 
     def _insert(self, values: list[dict[str, Any]]) -> list[int]:
         try:
