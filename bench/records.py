@@ -37,10 +37,9 @@ from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.orm import Session
 
 from jizuo import create_app
-from jizuo.platform import catalog, publishing
+from jizuo.platform import catalog, counters, publishing
 from jizuo.platform.actor import Actor
 from jizuo.platform.auth import add_member, create_user, issue_token
-from jizuo.platform.counters import format_sequence, reserve_sequence, sequence_prefix
 from jizuo.platform.db import WRITE_OPTION, engine_of, make_engine, new_session
 from jizuo.platform.models import Record, utcnow
 from jizuo.platform.query import Filter
@@ -155,13 +154,12 @@ def record_values(
 
 def reserve_numbers(setup: Setup, entity_id: int, count: int) -> list[str]:
     """Take ``count`` auto-numbers of an entity's sequence, as the store would."""
-    now = utcnow()
-    before, after, _ = sequence_prefix(SEQUENCE, now)
     with new_session(setup.app, write=True) as session:
-        key = f"e{entity_id}.number:{before}|{after}"
-        first = reserve_sequence(session, setup.actor.workspace_id, key, count)
+        numbers = counters.reserve_numbers(
+            session, setup.actor.workspace_id, entity_id, "number", SEQUENCE, utcnow(), count
+        )
         session.commit()
-    return [format_sequence(SEQUENCE, now, first + k) for k in range(count)]
+    return numbers
 
 
 # -- set-up --------------------------------------------------------------------------------

@@ -96,3 +96,19 @@ def sequence_prefix(pattern: str, when: datetime) -> tuple[str, str, int]:
     token = filled[start + 1 : end]
     width = int(token.split(":")[1]) if ":" in token else 0
     return filled[:start], filled[end + 1 :], width
+
+
+def reserve_numbers(
+    session: Session,
+    workspace_id: int,
+    entity_id: int,
+    field_key: str,
+    pattern: str,
+    when: datetime,
+    count: int,
+) -> list[str]:
+    """The next ``count`` auto-numbers of an entity's field, from its sequence for the period."""
+    before, after, width = sequence_prefix(pattern, when)
+    key = f"e{entity_id}.{field_key}:{before}|{after}"
+    first = reserve_sequence(session, workspace_id, key, count)
+    return [f"{before}{n:0{width}d}{after}" for n in range(first, first + count)]

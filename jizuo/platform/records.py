@@ -6,6 +6,9 @@ the caller owns the transaction, so a failed check leaves nothing written.
     store = RecordStore(session, actor)
     ncr = store.entity("qms", "ncr").create({"lot_no": "L-1", ...})
     session.commit()
+
+Writers outside a request should use ``new_session(write=True)``: on SQLite its
+transactions take the write lock when they begin, so concurrent writers queue.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from jizuo.platform.actor import Actor
 from jizuo.platform.audit import Change, append_history, creation_diff, diff_data
 from jizuo.platform.catalog import PublishedEntity, published_entity
-from jizuo.platform.counters import reserve_sequence, sequence_prefix
+from jizuo.platform.counters import reserve_numbers
 from jizuo.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.models import Record, RecordHistory, RecordLink, utcnow
@@ -355,13 +358,18 @@ class EntityRecords:
     def _number(self, rows: list[dict[str, Any]], now: Any) -> None:
         """Give every auto-number field its next numbers, one reservation per field and period."""
         for f in self.definition.fields.values():
-            if f.kind != "auto_number":
-                continue
-            before, after, width = sequence_prefix(f.sequence, now)
-            key = f"e{self.entity_id}.{f.key}:{before}|{after}"
-            first = reserve_sequence(self.session, self.actor.workspace_id, key, len(rows))
-            for offset, data in enumerate(rows):
-                data[f.key] = f"{before}{first + offset:0{width}d}{after}"
+            if f.kind == "auto_number":
+                numbers = reserve_numbers(
+                    self.session,
+                    self.actor.workspace_id,
+                    self.entity_id,
+                    f.key,
+                    f.sequence,
+                    now,
+                    len(rows),
+                )
+                for data, number in zip(rows, numbers, strict=True):
+                    data[f.key] = number
 
     def _insert(self, values: list[dict[str, Any]]) -> list[int]:
         try:
