@@ -213,7 +213,7 @@ def _array_clause(dialect: str, f: Field, flt: Filter) -> ColumnElement:
     for value in values:
         if dialect == "postgresql":
             array = Record.data.op("->")(literal_column(f"'{f.key}'"))
-            clauses.append(array.op("@>")(cast(json.dumps([value]), JSONB)))
+            clauses.append(array.op("@>")(literal([value], JSONB)))
         else:
             each = func.json_each(Record.data, literal_column(f"'$.{f.path}'")).table_valued(
                 "value"

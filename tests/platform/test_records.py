@@ -347,3 +347,23 @@ def test_create_leaves_the_callers_input_untouched(session, qms):
     snapshot = copy.deepcopy(data)
     qms["store"].entity("qms", "ncr").create_many([data])
     assert data == snapshot
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"multi_select__contains": "red"}, [["red", "blue"]]),
+        ({"multi_select": "green"}, [["green"]]),
+        ({"multi_select__in": "green,blue"}, [["red", "blue"], ["green"]]),
+        ({"multi_select__null": "true"}, [None]),
+    ],
+)
+def test_multi_select_filters(session, qms, params, expected):
+    factories.published(session, qms["actor"], "lab", factories.EVERY_TYPE)
+    specimens = qms["store"].entity("lab", "specimen")
+    specimens.create_many(
+        [{"multi_select": ["red", "blue"]}, {"multi_select": ["green"]}, {"text": "none"}]
+    )
+    session.commit()
+    page = specimens.list(parse_filters(params, set()), order_by="id")
+    assert [r.data.get("multi_select") for r in page.items] == expected
