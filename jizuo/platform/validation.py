@@ -159,15 +159,19 @@ class RecordValidator:
         """Recalculate every formula in place; return errors of formulas that failed."""
         out = []
         for key, children in self._child_formulas.items():
+            columns = self.definition.fields[key].children
             for i, row in enumerate(data.get(key) or []):
                 if not isinstance(row, dict):
                     continue
+                names = {c: row.get(c) for c in columns}
+                names.update(parent=data, record=data, user=user)
                 for child in children:
-                    names = {**{c: row.get(c) for c in self.definition.fields[key].children}}
-                    names.update(parent=data, record=data, user=user)
                     out.extend(self._set_formula(row, child, names, f"/{key}/{i}/{child.key}"))
-        for f in self._formulas:
-            out.extend(self._set_formula(data, f, self.names(data, user), f"/{f.key}"))
+                    names[child.key] = row.get(child.key)
+        names = self.names(data, user)
+        for f in self._formulas:  # in dependency order: each sees the values before it
+            out.extend(self._set_formula(data, f, names, f"/{f.key}"))
+            names[f.key] = data.get(f.key)
         return out
 
     @staticmethod

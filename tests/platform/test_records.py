@@ -367,3 +367,37 @@ def test_multi_select_filters(session, qms, params, expected):
     session.commit()
     page = specimens.list(parse_filters(params, set()), order_by="id")
     assert [r.data.get("multi_select") for r in page.items] == expected
+
+
+def test_formulas_see_the_formulas_they_depend_on(session, qms):
+    order = {
+        "key": "order",
+        "title": "Order",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "with_tax": {"type": "number", "x-formula": "total * 1.13", "x-precision": 2},
+                "total": {"type": "number", "x-formula": "sum_of(lines, 'amount')"},
+                "lines": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "qty": {"type": "integer"},
+                            "price": {"type": "number"},
+                            "amount": {"type": "number", "x-formula": "qty * price"},
+                        },
+                    },
+                },
+            },
+        },
+    }
+    factories.published(session, qms["actor"], "erp", order)
+    record = (
+        qms["store"]
+        .entity("erp", "order")
+        .create({"lines": [{"qty": 3, "price": 1.5}, {"qty": 2, "price": 0.25}]})
+    )
+    assert [line["amount"] for line in record.data["lines"]] == [4.5, 0.5]
+    assert record.data["total"] == 5.0
+    assert record.data["with_tax"] == 5.65
