@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from jizuo.cli import main
@@ -46,3 +47,24 @@ def test_db_upgrade_is_idempotent(app):
 def test_worker_without_redis_says_why(app):
     result = app.test_cli_runner().invoke(main, ["worker", "--burst"], obj={"app": app})
     assert result.exit_code == 1 and "JIZUO_REDIS_URL" in result.output
+
+
+@pytest.mark.redis
+def test_worker_runs_queued_jobs(app, session):
+    from redis import Redis
+    from rq import Queue
+
+    from jizuo.platform.jobs import enqueue
+    from jizuo.platform.models import Job
+    from tests.conftest import REDIS_URL
+    from tests.platform.test_jobs import CALLS  # registers test.count_workspaces
+
+    app.config.update(REDIS_URL=REDIS_URL, QUEUE_NAME="jizuo-cli-test")
+    Queue("jizuo-cli-test", connection=Redis.from_url(REDIS_URL)).empty()
+    job = enqueue(session, "test.count_workspaces", {"label": "worker"})
+    session.commit()
+    CALLS.clear()
+    result = app.test_cli_runner().invoke(main, ["worker", "--burst"], obj={"app": app})
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert session.get(Job, job.id).status == "finished"
