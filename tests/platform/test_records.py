@@ -401,3 +401,34 @@ def test_formulas_see_the_formulas_they_depend_on(session, qms):
     assert [line["amount"] for line in record.data["lines"]] == [4.5, 0.5]
     assert record.data["total"] == 5.0
     assert record.data["with_tax"] == 5.65
+
+
+def test_filter_and_order_on_nested_object_fields(session, qms):
+    site = {
+        "key": "site",
+        "title": "Site",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "address": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}, "floor": {"type": "integer"}},
+                },
+            },
+        },
+    }
+    factories.published(session, qms["actor"], "mes", site)
+    sites = qms["store"].entity("mes", "site")
+    sites.create_many(
+        [
+            {"name": "A", "address": {"city": "Suzhou", "floor": 3}},
+            {"name": "B", "address": {"city": "Ningbo", "floor": 1}},
+            {"name": "C", "address": {"city": "Suzhou", "floor": 2}},
+        ]
+    )
+    session.commit()
+    page = sites.list(parse_filters({"address.city": "Suzhou"}, set()), order_by="address.floor")
+    assert [r.data["name"] for r in page.items] == ["C", "A"]
+    page = sites.list(parse_filters({"address.floor__gte": "2"}, set()), order_by="-address.floor")
+    assert [r.data["name"] for r in page.items] == ["A", "C"]
