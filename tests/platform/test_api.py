@@ -183,3 +183,7 @@ def test_openapi_document_is_valid(api):
     assert "qms.ncr" in doc["components"]["schemas"]
     assert doc["components"]["schemas"]["qms.ncr"]["title"] == "Nonconformance report"
     assert "/api/v1/apps/qms/entities/ncr/records/{id}" in doc["paths"]
+    assert "/api/v1/apps/{app}/entities/{entity}/publish" in doc["paths"]
+    operation_ids = [op["operationId"] for path in doc["paths"].values()
+                     for op in path.values() if isinstance(op, dict)]  # fmt: skip
+    assert len(operation_ids) == len(set(operation_ids))

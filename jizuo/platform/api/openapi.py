@@ -148,6 +148,84 @@ def _problem_response(description: str) -> dict[str, Any]:
     }
 
 
+def _op(op_id: str, summary: str, ok: str = "200", body: bool = False, **extra: Any) -> dict:
+    """An operation of the platform's own routes (their bodies are plain JSON objects)."""
+    operation: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "responses": {ok: _json({"type": "object"}, summary), **PROBLEM_RESPONSES},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, **_json({"type": "object"}, "JSON body")}
+    operation.update(extra)
+    return operation
+
+
+def _path_params(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+
+
+def platform_paths() -> dict[str, Any]:
+    """The routes every workspace has: apps, entities and their publishing, jobs, files."""
+    base = "/api/v1/apps/{app}/entities/{entity}"
+    upload = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string"}}}
+            }
+        },
+    }
+    return {
+        "/api/v1/apps": {
+            "get": _op("list_apps", "The apps of the workspace"),
+            "post": _op("create_app", "Add an app ({key, title})", "201", body=True),
+        },
+        "/api/v1/apps/{app}": {
+            "parameters": _path_params("app"),
+            "get": _op("get_app", "An app and its entities"),
+        },
+        "/api/v1/apps/{app}/entities": {
+            "parameters": _path_params("app"),
+            "get": _op("list_entities", "The entities of an app"),
+            "post": _op("create_entity", "Add an entity (its definition as draft)", "201", True),
+        },
+        base: {
+            "parameters": _path_params("app", "entity"),
+            "get": _op("get_entity", "An entity: published definition and draft"),
+        },
+        f"{base}/draft": {
+            "parameters": _path_params("app", "entity"),
+            "put": _op("save_draft", "Replace the draft definition", body=True),
+        },
+        f"{base}/publish": {
+            "parameters": _path_params("app", "entity"),
+            "post": _op("publish", "Publish the draft ({migration, dry_run})", "201", True),
+        },
+        f"{base}/versions": {
+            "parameters": _path_params("app", "entity"),
+            "get": _op("list_versions", "Published versions, newest first"),
+        },
+        "/api/v1/jobs/{id}": {
+            "parameters": _path_params("id"),
+            "get": _op("get_job", "Status and progress of a background job"),
+        },
+        "/api/v1/attachments": {
+            "post": _op("upload_attachment", "Upload a file", "201", requestBody=upload),
+        },
+        "/api/v1/attachments/{id}": {
+            "parameters": _path_params("id"),
+            "get": _op("get_attachment", "An attachment's metadata"),
+        },
+        "/api/v1/attachments/{id}/content": {
+            "parameters": _path_params("id"),
+            "get": _op("download_attachment", "An attachment's bytes"),
+        },
+    }
+
+
 def build_openapi(session: Session, actor: Actor) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the actor's workspace."""
     schemas: dict[str, Any] = {
@@ -172,7 +250,7 @@ def build_openapi(session: Session, actor: Actor) -> dict[str, Any]:
             },
         }
     }
-    paths: dict[str, Any] = {}
+    paths: dict[str, Any] = platform_paths()
     rows = session.execute(
         select(App.key, Entity)
         .join(Entity, Entity.app_id == App.id)
