@@ -254,13 +254,11 @@ def _semantic_errors(defn: EntityDefinition) -> list[dict[str, str]]:
 def _field_errors(f: Field, where: str) -> list[dict[str, str]]:
     s = f.schema
     out = []
-    if s["type"] == "array" and f.kind in ("multi_select", "attachment"):
-        items = s.get("items")
-        if f.kind == "multi_select" and (not items or "enum" not in items):
-            out.append(error(where, "a list field must be a child table (items of type object) "
-                                    "or a multi select (items with an enum)"))  # fmt: skip
     if s["type"] == "array" and "items" not in s:
         out.append(error(where, "an array field needs 'items'"))
+    elif f.kind == "multi_select" and "enum" not in s["items"]:
+        out.append(error(where, "a list field must be a child table (items of type object) "
+                                "or a multi select (items with an enum)"))  # fmt: skip
     if f.kind == "child_table" and any(c.kind == "child_table" for c in f.children.values()):
         out.append(error(where, "child tables cannot be nested in child tables"))
     if f.kind == "reference" and s["type"] != "integer":

@@ -205,10 +205,9 @@ def _array_clause(dialect: str, f: Field, flt: Filter) -> ColumnElement:
     if flt.op not in ("eq", "contains", "in"):
         raise BadRequest(f"'{flt.op}' does not apply to the list field '{flt.name}'.")
     item_type = "number" if f.schema.get("items", {}).get("type") in ("integer", "number") else ""
-    values = [_coerce(v, item_type or "text", flt.name) for v in flt.value.split(",")]
+    raw = flt.value.split(",") if flt.op == "in" else [flt.value]
+    values = [_coerce(v, item_type or "text", flt.name) for v in raw]
     values = [float(v) if isinstance(v, Decimal) else v for v in values]
-    if flt.op != "in":
-        values = values[:1] if flt.op == "eq" else [flt.value]
     clauses = []
     for value in values:
         if dialect == "postgresql":

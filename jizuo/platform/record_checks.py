@@ -127,9 +127,8 @@ def unique_errors(
             taken.update({value: rid for value, rid in session.execute(query)})
         for i, row in enumerate(rows):
             value = row.get(f.key)
+            # Equal numbers hash alike across int, float and Decimal: one look-up serves.
             holder = taken.get(value)
-            if holder is None and value is not None and f.sql_type == "number":
-                holder = next((r for v, r in taken.items() if v == value), None)
             if holder is not None and holder != exclude_ids[i]:
                 errors[i].append(_duplicate(f, value))
     return errors

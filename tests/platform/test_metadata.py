@@ -59,12 +59,23 @@ def test_broken_definitions_are_refused_with_a_path(change, path, words):
     assert any(e["path"] == path and words in e["message"] for e in errors), errors
 
 
-def test_all_errors_are_reported_at_once():
+def test_all_errors_of_a_stage_are_reported_at_once():
+    shape = copy.deepcopy(NCR)
+    shape["key"] = "X"
+    shape["schema"]["properties"]["lot_no"]["type"] = "text"
+    assert {e["path"] for e in _errors(shape)} == {"/key", "/schema/properties/lot_no/type"}
+    semantic = copy.deepcopy(NCR)
+    semantic["schema"]["properties"]["cost"]["x-formula"] = "nope + 1"
+    semantic["rules"]["visible_if"]["ghost"] = "true"
+    semantic["title_field"] = "missing"
+    paths = {e["path"] for e in _errors(semantic)}
+    assert paths == {"/schema/properties/cost/x-formula", "/rules/visible_if/ghost", "/title_field"}
+
+
+def test_multi_select_needs_options():
     definition = copy.deepcopy(NCR)
-    definition["key"] = "X"
-    definition["schema"]["properties"]["cost"]["x-formula"] = "nope + 1"
-    errors = _errors(definition)
-    assert {e["path"] for e in errors} >= {"/key"}
+    definition["schema"]["properties"]["tags"] = {"type": "array", "items": {"type": "string"}}
+    assert _errors(definition)[0]["path"] == "/schema/properties/tags"
 
 
 def test_formula_cycles_are_refused():

@@ -198,7 +198,8 @@ def test_delete_is_soft_and_refused_while_referenced(session, qms):
     assert [h.action for h in store.entity("qms", "ncr").history(ncr.id)] == ["create", "delete"]
 
 
-def _count_rows_fetched(session):
+def _statements(session):
+    """The SQL statements run from now on."""
     fetched = []
 
     @event.listens_for(session.get_bind(), "after_cursor_execute")
@@ -216,7 +217,7 @@ def test_filters_run_in_sql(session, qms):
     ]
     ncrs.create_many(rows)
     session.commit()
-    statements = _count_rows_fetched(session)
+    statements = _statements(session)
     filters = parse_filters({"qty_rejected__gte": "30", "source": "oqc"}, set())
     page = ncrs.list(filters, limit=100)
     assert sorted(r.data["qty_rejected"] for r in page.items) == list(range(30, 45, 2))
