@@ -59,6 +59,18 @@ class _Serialisable:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
 
+class _ProcessLimits:
+    """Results whose phase-II limits come from a process center and sigma."""
+
+    center: float
+    sigma: float
+
+    @property
+    def limits(self) -> dict[str, float]:
+        """Process parameters to pass back (``center=``, ``sigma=``) for phase II."""
+        return {"center": self.center, "sigma": self.sigma}
+
+
 @dataclass
 class Chart(_Serialisable):
     """One plotted chart: per-point statistic, center line, limits and sd of the statistic."""
@@ -85,7 +97,7 @@ class Chart(_Serialisable):
 
 
 @dataclass
-class XbarRResult(_Serialisable):
+class XbarRResult(_ProcessLimits, _Serialisable):
     """X-bar and R charts; ``sigma`` is the within-subgroup process sd."""
 
     xbar: Chart
@@ -97,14 +109,9 @@ class XbarRResult(_Serialisable):
     labels: list[Any] | None
     n_calibration: int
 
-    @property
-    def limits(self) -> dict[str, float]:
-        """Process parameters to pass back (``center=``, ``sigma=``) for phase II."""
-        return {"center": self.center, "sigma": self.sigma}
-
 
 @dataclass
-class XbarSResult(_Serialisable):
+class XbarSResult(_ProcessLimits, _Serialisable):
     """X-bar and S charts; ``sigma`` is the within-subgroup process sd."""
 
     xbar: Chart
@@ -116,14 +123,9 @@ class XbarSResult(_Serialisable):
     labels: list[Any] | None
     n_calibration: int
 
-    @property
-    def limits(self) -> dict[str, float]:
-        """Process parameters to pass back (``center=``, ``sigma=``) for phase II."""
-        return {"center": self.center, "sigma": self.sigma}
-
 
 @dataclass
-class IMRResult(_Serialisable):
+class IMRResult(_ProcessLimits, _Serialisable):
     """Individuals and moving-range charts."""
 
     i: Chart
@@ -133,11 +135,6 @@ class IMRResult(_Serialisable):
     sigma_method: str
     mr_span: int
     n_calibration: int
-
-    @property
-    def limits(self) -> dict[str, float]:
-        """Process parameters to pass back (``center=``, ``sigma=``) for phase II."""
-        return {"center": self.center, "sigma": self.sigma}
 
 
 @dataclass
@@ -158,7 +155,7 @@ class AttributeResult(_Serialisable):
 
 
 @dataclass
-class EWMAResult(_Serialisable):
+class EWMAResult(_ProcessLimits, _Serialisable):
     """EWMA chart with exact time-varying limits."""
 
     chart: Chart
@@ -170,14 +167,9 @@ class EWMAResult(_Serialisable):
     sizes: np.ndarray
     n_calibration: int
 
-    @property
-    def limits(self) -> dict[str, float]:
-        """Process parameters to pass back (``center=``, ``sigma=``) for phase II."""
-        return {"center": self.center, "sigma": self.sigma}
-
 
 @dataclass
-class CusumResult(_Serialisable):
+class CusumResult(_ProcessLimits, _Serialisable):
     """Tabular CUSUM in sigma units: ``upper`` >= 0, ``lower`` <= 0 (plotted below zero)."""
 
     upper: Chart
@@ -194,8 +186,3 @@ class CusumResult(_Serialisable):
     def violations(self) -> list[Violation]:
         """Points where either sum crosses the decision interval, sorted by position."""
         return sorted(self.upper.violations + self.lower.violations, key=lambda v: v.index)
-
-    @property
-    def limits(self) -> dict[str, float]:
-        """Process parameters to pass back (``center=``, ``sigma=``) for phase II."""
-        return {"center": self.center, "sigma": self.sigma}
