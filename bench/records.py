@@ -39,12 +39,13 @@ from sqlalchemy.orm import Session
 from jizuo import create_app
 from jizuo.platform import catalog, counters, publishing
 from jizuo.platform.actor import Actor
-from jizuo.platform.auth import add_member, create_user, issue_token
+from jizuo.platform.auth import add_member, create_user
 from jizuo.platform.db import WRITE_OPTION, engine_of, make_engine, new_session
 from jizuo.platform.models import Record, utcnow
 from jizuo.platform.query import Filter
 from jizuo.platform.records import EntityRecords, RecordStore
 from jizuo.platform.schema import upgrade_database
+from jizuo.platform.tokens import issue_token
 
 APP_KEY = "bench"
 ENTITY = "item"  # API and bulk creates

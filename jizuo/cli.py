@@ -16,12 +16,13 @@ from jizuo import create_app
 from jizuo.platform import catalog, publishing
 from jizuo.platform.actor import ADMIN
 from jizuo.platform.audit import verify_chain
-from jizuo.platform.auth import add_member, create_user, issue_token, system_actor
+from jizuo.platform.auth import add_member, create_user, system_actor
 from jizuo.platform.db import engine_of, new_session
 from jizuo.platform.errors import JizuoError, NotFound
 from jizuo.platform.models import User, Workspace
 from jizuo.platform.records import RecordStore
 from jizuo.platform.schema import current_revision, upgrade_database
+from jizuo.platform.tokens import issue_token
 
 DEFAULT_WORKSPACE = "default"
 

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from jizuo.platform import catalog, publishing
 from jizuo.platform.actor import Actor
-from jizuo.platform.auth import add_member, create_user, issue_token
+from jizuo.platform.auth import add_member, create_user
 from jizuo.platform.models import User, Workspace
+from jizuo.platform.tokens import issue_token
 
 
 def workspace(session: Session, key: str = "acme") -> Workspace:

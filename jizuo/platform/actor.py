@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,13 @@ class Actor:
     username: str
     roles: frozenset[str] = field(default_factory=frozenset)
     read_only: bool = False
+    #: Keys of the apps a token is limited to; None for every app of the workspace.
+    app_keys: frozenset[str] | None = None
+    #: The membership's attributes, read by row scopes as ``user.<name>``.
+    attributes: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def may_use_app(self, key: str) -> bool:
+        return self.app_keys is None or key in self.app_keys
 
     def has_role(self, role: str) -> bool:
         """Whether the actor holds ``role`` (admins hold every role)."""
@@ -36,8 +44,9 @@ class Actor:
             raise PermissionDenied("This credential is read-only.")
 
     def expression_user(self) -> dict[str, Any]:
-        """The ``user`` variable of expressions."""
+        """The ``user`` variable of expressions: the membership's attributes, then who it is."""
         return {
+            **self.attributes,
             "id": self.user_id,
             "username": self.username,
             "roles": sorted(self.roles),

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from jizuo.platform import api, config, db
+from jizuo.platform import api, config, db, security, web
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -18,15 +18,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """
     overrides = dict(overrides or {})
     instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get("JIZUO_INSTANCE_PATH")
-    app = Flask("jizuo", instance_path=instance_path, instance_relative_config=True)
+    app = Flask(
+        "jizuo",
+        instance_path=instance_path,
+        instance_relative_config=True,
+        static_folder="platform/web/static",
+    )
     config.load_config(app, overrides)
     db.init_app(app)
     # Importing the modules that define job functions registers them with the registry.
     from jizuo.platform import publishing  # noqa: F401
 
+    security.init_app(app)
+    web.init_app(app)
     api.init_app(app)
 
     @app.get("/healthz")
+    @security.access(security.PUBLIC)
     def healthz():  # noqa: ANN202
         return jsonify({"status": "ok"})
 

@@ -24,7 +24,7 @@ from jizuo.platform.validation import RecordValidator
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
 
-def _check_key(key: Any, what: str) -> str:
+def check_key(key: Any, what: str) -> str:
     if not isinstance(key, str) or not re.match(KEY_PATTERN, key):
         raise ValidationFailed(
             f"Invalid {what} key.",
@@ -33,7 +33,7 @@ def _check_key(key: Any, what: str) -> str:
     return key
 
 
-def _check_title(title: Any) -> dict[str, str]:
+def check_title(title: Any) -> dict[str, str]:
     if isinstance(title, str) and title.strip():
         return {"en": title}
     if (
@@ -50,10 +50,10 @@ def _check_title(title: Any) -> dict[str, str]:
 
 def create_workspace(session: Session, key: str, title: Any) -> Workspace:
     """A new tenant."""
-    _check_key(key, "workspace")
+    check_key(key, "workspace")
     if session.scalar(select(Workspace).where(Workspace.key == key)):
         raise Conflict(f"Workspace '{key}' exists already.")
-    workspace = Workspace(key=key, title=_check_title(title))
+    workspace = Workspace(key=key, title=check_title(title))
     session.add(workspace)
     session.flush()
     return workspace
@@ -64,10 +64,10 @@ def create_app_definition(
 ) -> App:
     """Add an app to the actor's workspace."""
     actor.require_design()
-    _check_key(key, "app")
+    check_key(key, "app")
     if session.scalar(select(App).where(App.workspace_id == actor.workspace_id, App.key == key)):
         raise Conflict(f"App '{key}' exists already.", errors=[error("/key", "already in use")])
-    app = App(workspace_id=actor.workspace_id, key=key, title=_check_title(title))
+    app = App(workspace_id=actor.workspace_id, key=key, title=check_title(title))
     if pack:
         app.pack_key, app.pack_version = pack
     session.add(app)
@@ -76,15 +76,20 @@ def create_app_definition(
 
 
 def list_apps(session: Session, actor: Actor) -> list[App]:
-    """The apps of the actor's workspace."""
-    return list(
-        session.scalars(select(App).where(App.workspace_id == actor.workspace_id).order_by(App.key))
+    """The apps of the actor's workspace (those a token is limited to, for a token)."""
+    apps = session.scalars(
+        select(App).where(App.workspace_id == actor.workspace_id).order_by(App.key)
     )
+    return [app for app in apps if actor.may_use_app(app.key)]
 
 
 def get_app(session: Session, actor: Actor, key: str) -> App:
-    """One app of the actor's workspace, or NotFound."""
-    app = session.scalar(select(App).where(App.workspace_id == actor.workspace_id, App.key == key))
+    """One app of the actor's workspace, or NotFound (also for an app a token may not use)."""
+    app = None
+    if actor.may_use_app(key):
+        app = session.scalar(
+            select(App).where(App.workspace_id == actor.workspace_id, App.key == key)
+        )
     if app is None:
         raise NotFound(f"No app '{key}'.")
     return app
@@ -98,14 +103,27 @@ def list_entities(session: Session, actor: Actor, app_key: str) -> list[Entity]:
 
 def get_entity(session: Session, actor: Actor, app_key: str, entity_key: str) -> Entity:
     """One entity of an app of the actor's workspace, or NotFound."""
-    entity = session.scalar(
-        select(Entity)
-        .join(App, App.id == Entity.app_id)
-        .where(App.workspace_id == actor.workspace_id, App.key == app_key, Entity.key == entity_key)
-    )
-    if entity is None:
+    return get_app_entity(session, actor, app_key, entity_key)[1]
+
+
+def get_app_entity(
+    session: Session, actor: Actor, app_key: str, entity_key: str
+) -> tuple[App, Entity]:
+    """An entity and its app, in the actor's workspace, in one query; or NotFound."""
+    row = None
+    if actor.may_use_app(app_key):
+        row = session.execute(
+            select(App, Entity)
+            .join(Entity, App.id == Entity.app_id)
+            .where(
+                App.workspace_id == actor.workspace_id,
+                App.key == app_key,
+                Entity.key == entity_key,
+            )
+        ).first()
+    if row is None:
         raise NotFound(f"No entity '{app_key}.{entity_key}'.")
-    return entity
+    return row[0], row[1]
 
 
 def create_entity(session: Session, actor: Actor, app_key: str, definition: Any) -> Entity:
@@ -156,6 +174,7 @@ class PublishedEntity:
     version: int
     definition: EntityDefinition
     validator: RecordValidator
+    app: App | None = None
 
 
 @lru_cache(maxsize=512)
@@ -174,7 +193,11 @@ def published_entity(
     session: Session, actor: Actor, app_key: str, entity_key: str
 ) -> PublishedEntity:
     """The current published version of an entity; NotFound when never published."""
-    return published_of(session, get_entity(session, actor, app_key, entity_key))
+    app, entity = get_app_entity(session, actor, app_key, entity_key)
+    published = published_of(session, entity)
+    return PublishedEntity(
+        entity, published.version, published.definition, published.validator, app
+    )
 
 
 #: Compiled published versions by (entity id, version, entity creation time): versions

@@ -19,6 +19,13 @@ DEFAULTS: dict[str, Any] = {
     "QUEUE_NAME": "jizuo",
     "DEFAULT_PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 500,
+    # Sign-in rate limit: failed attempts allowed per account / per address within the window.
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "LOGIN_WINDOW_SECONDS": 60,
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    "PROXY_COUNT": 0,
+    "SESSION_COOKIE_SECURE": False,  # also Secure whenever a request arrives over HTTPS
 }
 
 

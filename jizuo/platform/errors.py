@@ -95,6 +95,13 @@ class IncompatibleChange(JizuoError):
     title = "Incompatible change"
 
 
+class TooManyAttempts(JizuoError):
+    """Too many failed attempts in a short time; try again later."""
+
+    status = 429
+    title = "Too many attempts"
+
+
 def error(path: str, message: str, code: str = "invalid") -> dict[str, str]:
     """One entry of an ``errors`` list: a JSON pointer, a message and a machine-readable code."""
     return {"path": path, "message": message, "code": code}

@@ -53,11 +53,15 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set for accounts an admin created: the first login must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Part of the login session's id: bumping it (password change) ends every other session.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Membership(Base):
-    """A user's roles in one workspace."""
+    """A user's roles in one workspace, and the attributes row scopes read (``user.suppliers``)."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("user_id", "workspace_id"),)
@@ -66,6 +70,22 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class Role(Base):
+    """A role a workspace defined (by an admin or a pack); the built-in roles are not stored."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[dict[str, str]] = mapped_column(JSONType)
+    description: Mapped[str | None] = mapped_column(Text)
+    pack_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class ApiToken(Base):
@@ -79,6 +99,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Keys of the apps the token may touch; None for every app of the workspace.
+    app_keys: Mapped[list[str] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -96,6 +118,8 @@ class App(Base):
     title: Mapped[dict[str, str]] = mapped_column(JSONType)
     pack_key: Mapped[str | None] = mapped_column(String(64))
     pack_version: Mapped[str | None] = mapped_column(String(32))
+    # Who may do what with the app's entities (see jizuo.platform.permissions).
+    permissions: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
@@ -256,3 +280,31 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class LoginFailure(Base):
+    """A failed login, kept for the rate limit (per account and per address) for a short while."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class AdminEvent(Base):
+    """An attributable change to who may do what: users, roles, permissions, tokens."""
+
+    __tablename__ = "admin_events"
+    __table_args__ = (Index("ix_admin_events_workspace_at", "workspace_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

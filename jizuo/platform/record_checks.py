@@ -6,6 +6,7 @@ entity or unique field, never one per record.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -14,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import Actor
-from jizuo.platform.catalog import entity_by_ref
-from jizuo.platform.errors import NotFound, error
+from jizuo.platform.catalog import get_app_entity, published_of
+from jizuo.platform.errors import NotFound, PermissionDenied, error
 from jizuo.platform.metadata import EntityDefinition, Field
 from jizuo.platform.models import Attachment, Membership, Record
+from jizuo.platform.permissions import entity_access
 from jizuo.platform.query import entity_is, field_sql
 
 CHUNK = 5000
@@ -63,17 +65,10 @@ def reference_errors(
     found: dict[tuple[str, str], set[Any]] = {}
     for (kind, ref), ids in wanted.items():
         if kind == "reference":
-            try:
-                target = entity_by_ref(session, actor, ref)
-            except NotFound:
-                found[(kind, ref)] = set()
-                continue
-            query = select(Record.id).where(
-                Record.workspace_id == actor.workspace_id,
-                Record.entity_id == target.id,
-                Record.deleted_at.is_(None),
+            query = _linkable(session, actor, ref)
+            found[(kind, ref)] = (
+                set() if query is None else _existing(session, query, Record.id, ids)
             )
-            found[(kind, ref)] = _existing(session, query, Record.id, ids)
         elif kind == "user":
             query = select(Membership.user_id).where(Membership.workspace_id == actor.workspace_id)
             found[(kind, ref)] = _existing(session, query, Membership.user_id, ids)
@@ -89,6 +84,32 @@ def reference_errors(
                     error(path, f"no {what.get(f.kind, 'attachment')} with id {value}", "reference")
                 )
     return errors
+
+
+def _linkable(session: Session, actor: Actor, ref: str) -> Any:
+    """The ids of ``ref`` records the actor may link to: those it may read (None for none).
+
+    A token limited to some apps may still link to records of the workspace's other apps:
+    linking reads nothing but the id, and the read permission of the target still applies.
+    """
+    app_key, _, entity_key = ref.partition(".")
+    try:
+        app, entity = get_app_entity(
+            session, dataclasses.replace(actor, app_keys=None), app_key, entity_key
+        )
+        access = entity_access(actor, app, published_of(session, entity).definition)
+        if not access.allows("read"):
+            return None
+        dialect = session.get_bind().dialect.name
+        scope = access.scope_clause("read", dialect, actor.expression_user())
+    except (NotFound, PermissionDenied):
+        return None
+    query = select(Record.id).where(
+        Record.workspace_id == actor.workspace_id,
+        entity_is(entity.id),
+        Record.deleted_at.is_(None),
+    )
+    return query if scope is None else query.where(scope)
 
 
 def unique_errors(

@@ -25,9 +25,18 @@ from jizuo.platform.actor import Actor
 from jizuo.platform.audit import Change, append_history, creation_diff, diff_data
 from jizuo.platform.catalog import PublishedEntity, published_entity
 from jizuo.platform.counters import reserve_numbers
-from jizuo.platform.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from jizuo.platform.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+    error,
+)
 from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.models import Record, RecordHistory, RecordLink, utcnow
+from jizuo.platform.permissions import EntityAccess, entity_access
 from jizuo.platform.query import (
     Filter,
     Ordering,
@@ -55,7 +64,12 @@ class Page:
 
 
 class RecordStore:
-    """Records of the actor's workspace."""
+    """Records of the actor's workspace, as far as the actor's permissions reach.
+
+    Every query adds the workspace, the entity and the actor's row scope; every write checks
+    the action, the fields the actor may write and that the record stays in scope. Callers
+    show record data through ``EntityRecords.visible`` so hidden fields never leave.
+    """
 
     def __init__(self, session: Session, actor: Actor):
         self.session = session
@@ -76,19 +90,65 @@ class EntityRecords:
         self.definition = published.definition
         self.validator = published.validator
         self.entity_id = published.entity.id
+        self.access: EntityAccess = entity_access(self.actor, published.app, self.definition)
+        self.user = self.actor.expression_user()
+        self.dialect = self.session.get_bind().dialect.name
+
+    # -- what the actor may see ----------------------------------------------------
+
+    def visible(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Record data or a history diff without the fields hidden from the actor."""
+        return self.access.visible(data)
+
+    def record_names(self, record: Record | None, data: dict[str, Any]) -> dict[str, Any]:
+        """The ``record`` variable of row scopes: every field (None if empty), system columns."""
+        names = {key: data.get(key) for key in self.definition.fields}
+        if record is None:
+            now = utcnow()
+            system = dict(id=None, state=None, version=1, created_at=now, updated_at=now)
+            system.update(created_by=self.actor.user_id, updated_by=self.actor.user_id)
+        else:
+            system = {
+                "id": record.id,
+                "state": record.state,
+                "version": record.version,
+                "created_at": record.created_at,
+                "created_by": record.created_by,
+                "updated_at": record.updated_at,
+                "updated_by": self.actor.user_id,
+            }
+        return {**names, **system}
+
+    def _require_in_scope(self, action: str, record: Record | None, data: dict) -> None:
+        if self.access.in_scope(action, self.record_names(record, data), self.user):
+            return
+        if record is None:
+            raise PermissionDenied(
+                f"Your role may not create a '{self.definition.key}' record with these values: "
+                "it would be outside the records you may create."
+            )
+        raise PermissionDenied(
+            f"This change would move record {record.id} outside the "
+            f"'{self.definition.key}' records your role may change."
+        )
 
     # -- reading -----------------------------------------------------------------
 
-    def _live(self, *, steer_off_listing_index: bool = False) -> Any:
+    def _live(self, action: str = "read", *, steer_off_listing_index: bool = False) -> Any:
         workspace = Record.workspace_id + 0 if steer_off_listing_index else Record.workspace_id
-        return select(Record).where(
+        query = select(Record).where(
             workspace == self.actor.workspace_id,
             entity_is(self.entity_id),
             Record.deleted_at.is_(None),
         )
+        scope = self.access.scope_clause(action, self.dialect, self.user)
+        return query if scope is None else query.where(scope)
 
-    def get(self, record_id: Any, *, for_update: bool = False) -> Record:
-        """One live record; NotFound if missing, deleted, of another entity or workspace."""
+    def get(self, record_id: Any, *, for_update: bool = False, action: str = "read") -> Record:
+        """One live record the actor may read; NotFound if missing, deleted, out of the actor's
+        row scope, of another entity or workspace. PermissionDenied if readable but ``action``
+        is not allowed on it."""
+        self.access.require("read")
         if not isinstance(record_id, int) or isinstance(record_id, bool):
             raise NotFound(f"No record '{record_id}'.")
         query = self._live().where(Record.id == record_id)
@@ -97,6 +157,15 @@ class EntityRecords:
         record = self.session.scalar(query)
         if record is None:
             raise NotFound(f"No record {record_id} in '{self.definition.key}'.")
+        if action != "read":
+            self.access.require(action)
+            names = self.record_names(record, record.data)
+            names["updated_by"] = record.updated_by
+            if not self.access.in_scope(action, names, self.user):
+                raise PermissionDenied(
+                    f"Your role may read record {record_id} of '{self.definition.key}' "
+                    f"but not {action} it."
+                )
         return record
 
     def list(
@@ -126,7 +195,9 @@ class EntityRecords:
         cursor: str | None = None,
     ) -> tuple[Any, Ordering]:
         """The SELECT behind ``list`` (one row more than ``limit``, to see if a page follows)."""
-        dialect = self.session.get_bind().dialect.name
+        self.access.require("read")
+        self._refuse_hidden([flt.name for flt in filters] + [(order_by or "").lstrip("-")])
+        dialect = self.dialect
         ordering = resolve_ordering(dialect, self.definition, order_by)
         # Without ANALYZE statistics SQLite picks the (workspace, entity, id) index and
         # reads every record of the entity; writing the workspace test as an expression
@@ -140,6 +211,16 @@ class EntityRecords:
             query = query.where(after_cursor(ordering, value, last_id, dialect))
         return query.order_by(*order_clauses(ordering)).limit(limit + 1), ordering
 
+    def _refuse_hidden(self, names: list[str]) -> None:
+        """Filtering or sorting on a hidden field would reveal its values: answer as for an
+        unknown field."""
+        for name in names:
+            if name.split(".")[0] in self.access.hidden:
+                raise BadRequest(
+                    f"Unknown field '{name}'.",
+                    errors=[error(name, f"'{self.definition.key}' has no field '{name}'")],
+                )
+
     def _uses_field_index(self, filters: list[Filter]) -> bool:
         """Whether a filter is on an ``x-index`` field with an operator the index answers."""
         for flt in filters:
@@ -149,14 +230,17 @@ class EntityRecords:
         return False
 
     def history(self, record_id: int) -> list[RecordHistory]:
-        """The audit trail of one record (deleted records keep theirs), oldest first."""
-        exists = self.session.scalar(
-            select(Record.id).where(
-                Record.id == record_id,
-                Record.workspace_id == self.actor.workspace_id,
-                Record.entity_id == self.entity_id,
-            )
+        """The audit trail of one record (deleted records keep theirs), oldest first.
+
+        Show each entry's diff through ``visible``."""
+        self.access.require("read")
+        query = select(Record.id).where(
+            Record.id == record_id,
+            Record.workspace_id == self.actor.workspace_id,
+            Record.entity_id == self.entity_id,
         )
+        scope = self.access.scope_clause("read", self.dialect, self.user)
+        exists = self.session.scalar(query if scope is None else query.where(scope))
         if exists is None:
             raise NotFound(f"No record {record_id} in '{self.definition.key}'.")
         return list(
@@ -187,12 +271,14 @@ class EntityRecords:
 
     def _create(self, rows: list[Any], reason: str | None) -> list[tuple[int, dict[str, Any]]]:
         self.actor.require_write()
-        user = self.actor.expression_user()
+        self.access.require("create")
+        user = self.user
         prepared, errors = [], []
         for raw in rows:
             row_errors = self.validator.input_errors(raw)
             data = {}
             if isinstance(raw, dict):
+                row_errors += self.access.write_errors(raw.keys())
                 # writable_part copies the record and its child rows, the only parts that
                 # are changed in place (formulas), so the caller's input stays untouched.
                 data = self.validator.writable_part(raw)
@@ -202,6 +288,9 @@ class EntityRecords:
             errors.append(row_errors)
         self._database_checks(prepared, errors, [None] * len(prepared))
         self._raise_if_any(errors, single=len(rows) == 1)
+        if self.access.scopes.get("create") is not None:
+            for data in prepared:
+                self._require_in_scope("create", None, data)
 
         now = utcnow()
         self._number(prepared, now)
@@ -233,13 +322,18 @@ class EntityRecords:
     ) -> Record:
         """Apply a JSON merge patch to a record's data if ``expected_version`` is still current."""
         self.actor.require_write()
-        record = self.get(record_id, for_update=True)
+        record = self.get(record_id, for_update=True, action="update")
         self._check_version(record, expected_version)
-        user = self.actor.expression_user()
+        user = self.user
         errors = self.validator.input_errors(patch)
         if not isinstance(patch, dict):
             raise ValidationFailed("The record is not valid.", errors=errors)
         before = record.data
+        # A hidden field may not even be sent (an error only on a changed value would let a
+        # client guess it); a read-only one may be sent back unchanged.
+        errors += self.access.write_errors(
+            k for k in patch if k in self.access.hidden or patch[k] != before.get(k)
+        )
         data = copy.deepcopy(before)
         if record.entity_version < self.published.version:
             # Not yet reached by the migration job of a newer version: catch up first.
@@ -266,6 +360,8 @@ class EntityRecords:
         diff = diff_data(before, data)
         if not diff and record.entity_version == self.published.version:
             return record  # nothing changed: no new version, no history entry
+        if self.access.scopes.get("update") is not None:
+            self._require_in_scope("update", record, data)
         result = self.session.execute(
             update(Record)
             .where(Record.id == record.id, Record.version == expected_version)
@@ -293,7 +389,7 @@ class EntityRecords:
     ) -> None:
         """Soft-delete a record that no live record references."""
         self.actor.require_write()
-        record = self.get(record_id, for_update=True)
+        record = self.get(record_id, for_update=True, action="delete")
         if expected_version is not None:
             self._check_version(record, expected_version)
         used_by = self.session.scalar(

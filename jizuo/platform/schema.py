@@ -38,9 +38,25 @@ def alembic_config() -> Config:
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (idempotent)."""
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original; with foreign
+            # keys on, that drop would cascade and delete the rows that refer to it.
+            # The pragma only takes effect outside a transaction, hence the raw connection.
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,31 +1,15 @@
 """The REST API under ``/api/v1``: JSON in, JSON out, errors as problem documents.
 
-Every route authenticates (bearer token) before it runs, and works inside the
-token's workspace only.
+Every route needs a member (``jizuo.platform.security`` authenticates a bearer token or
+the browser's session into ``g.actor`` before the view runs); the services then check
+what the actor's roles allow, inside the actor's workspace only.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, request
-
-from jizuo.platform.auth import actor_from_token
-from jizuo.platform.db import get_session
-from jizuo.platform.errors import AuthenticationRequired
+from flask import Blueprint, Flask
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-@api.before_request
-def authenticate() -> None:
-    """Resolve the bearer token into ``g.actor``; every API route needs one."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationRequired("Send 'Authorization: Bearer <token>'.")
-    session = get_session()
-    g.actor = actor_from_token(session, token.strip())
-    if session.info.pop("token_used", False):
-        session.commit()  # the token's last-used time, at most once a minute
 
 
 def init_app(app: Flask) -> None:

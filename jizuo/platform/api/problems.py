@@ -23,18 +23,31 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 
 
 def register(app: Flask) -> None:
-    """Install the handlers: domain errors, HTTP errors and anything unexpected on /api."""
+    """Install the handlers: domain errors, HTTP errors and anything unexpected.
+
+    Under /api they answer with problem documents, elsewhere with an HTML error page.
+    """
+    from jizuo.platform.web.errors import error_page
+
+    def _api() -> bool:
+        return request.path.startswith("/api/")
 
     @app.errorhandler(JizuoError)
     def _domain(exc: JizuoError) -> Response:
         get_session().rollback()
+        if not _api():
+            return error_page(exc.status, exc.title, exc.detail)
         doc = exc.to_problem()
-        return Response(json.dumps(doc, ensure_ascii=False), status=exc.status, mimetype=PROBLEM)
+        response = Response(json.dumps(doc, ensure_ascii=False), status=exc.status)
+        response.mimetype = PROBLEM
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
-        if not request.path.startswith("/api/"):
-            return exc
+        if not _api():
+            return error_page(exc.code or 500, exc.name, exc.description or exc.name)
         return problem(exc.code or 500, exc.name, exc.description or exc.name)
 
     @app.errorhandler(Exception)
@@ -42,7 +55,10 @@ def register(app: Flask) -> None:
         get_session().rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         # Never leak internals (SQL, secrets) to the client.
-        return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
+        detail = "An unexpected error occurred; it has been logged."
+        if not _api():
+            return error_page(500, "Internal error", detail)
+        return problem(500, "Internal error", detail)
 
 
 def json_body(*, require_object: bool = True) -> Any:

@@ -57,24 +57,26 @@ def list_records(app_key: str, entity_key: str) -> Response:
         cursor=request.args.get("cursor"),
     )
     ref = f"{app_key}.{entity_key}"
-    return jsonify(
-        {"items": [record_json(r, ref) for r in page.items], "next_cursor": page.next_cursor}
-    )
+    items = [record_json(r, ref, records.visible) for r in page.items]
+    return jsonify({"items": items, "next_cursor": page.next_cursor})
 
 
 @api.post(RECORDS)
 def create_record(app_key: str, entity_key: str) -> tuple[Response, int]:
-    record = _records(app_key, entity_key).create(json_body(), reason=_reason())
+    records = _records(app_key, entity_key)
+    record = records.create(json_body(), reason=_reason())
     get_session().commit()
-    response = jsonify(record_json(record, f"{app_key}.{entity_key}"))
+    response = jsonify(record_json(record, f"{app_key}.{entity_key}", records.visible))
     response.headers["Location"] = f"{request.path}/{record.id}"
     return _with_etag(response, record.version), 201
 
 
 @api.get(f"{RECORDS}/<int:record_id>")
 def get_record(app_key: str, entity_key: str, record_id: int) -> Response:
-    record = _records(app_key, entity_key).get(record_id)
-    return _with_etag(jsonify(record_json(record, f"{app_key}.{entity_key}")), record.version)
+    records = _records(app_key, entity_key)
+    record = records.get(record_id)
+    body = record_json(record, f"{app_key}.{entity_key}", records.visible)
+    return _with_etag(jsonify(body), record.version)
 
 
 @api.patch(f"{RECORDS}/<int:record_id>")
@@ -83,7 +85,8 @@ def update_record(app_key: str, entity_key: str, record_id: int) -> Response:
     expected = if_match_version()
     record = records.update(record_id, json_body(), expected, reason=_reason())
     get_session().commit()
-    return _with_etag(jsonify(record_json(record, f"{app_key}.{entity_key}")), record.version)
+    body = record_json(record, f"{app_key}.{entity_key}", records.visible)
+    return _with_etag(jsonify(body), record.version)
 
 
 @api.delete(f"{RECORDS}/<int:record_id>")
@@ -97,5 +100,6 @@ def delete_record(app_key: str, entity_key: str, record_id: int) -> tuple[str, i
 
 @api.get(f"{RECORDS}/<int:record_id>/history")
 def record_history(app_key: str, entity_key: str, record_id: int) -> Response:
-    entries = _records(app_key, entity_key).history(record_id)
-    return jsonify({"items": [history_json(e) for e in entries]})
+    records = _records(app_key, entity_key)
+    entries = records.history(record_id)
+    return jsonify({"items": [history_json(e, records.visible) for e in entries]})

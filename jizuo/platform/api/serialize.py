@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -35,14 +36,18 @@ def entity_json(entity: Entity, app_key: str, definition: dict | None) -> dict[s
     }
 
 
-def record_json(record: Record, ref: str) -> dict[str, Any]:
+#: Drops the fields hidden from the viewer (``EntityRecords.visible``).
+Visible = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def record_json(record: Record, ref: str, visible: Visible) -> dict[str, Any]:
     return {
         "id": record.id,
         "entity": ref,
         "version": record.version,
         "entity_version": record.entity_version,
         "state": record.state,
-        "data": record.data,
+        "data": visible(record.data),
         "created_at": _time(record.created_at),
         "created_by": record.created_by,
         "updated_at": _time(record.updated_at),
@@ -50,14 +55,14 @@ def record_json(record: Record, ref: str) -> dict[str, Any]:
     }
 
 
-def history_json(entry: RecordHistory) -> dict[str, Any]:
+def history_json(entry: RecordHistory, visible: Visible) -> dict[str, Any]:
     return {
         "seq": entry.seq,
         "action": entry.action,
         "actor_id": entry.actor_id,
         "at": _time(entry.at),
         "reason": entry.reason,
-        "diff": entry.diff,
+        "diff": visible(entry.diff),
         "hash": entry.hash,
     }
 
