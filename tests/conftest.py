@@ -8,6 +8,8 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from jizuo import create_app
@@ -77,6 +79,24 @@ def database_url(database_template: str, tmp_path: os.PathLike) -> str:
     return f"sqlite:///{path}"
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Runs every request in an app context of its own, as a server does.
+
+    Tests hold an app context open; a request would otherwise reuse it, and ``g`` (the
+    actor, the CSRF token) would leak from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        outer = _cv_app.get(None)
+        if outer is None:
+            return super().open(*args, **kwargs)
+        outer.pop()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            outer.push()
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: os.PathLike) -> Iterator:
     app = create_app(
@@ -88,6 +108,7 @@ def app(database_url: str, tmp_path: os.PathLike) -> Iterator:
             "SECRET_KEY": "test-secret",
         }
     )
+    app.test_client_class = RequestIsolatedClient
     with app.app_context():
         yield app
     app.extensions["jizuo"]["engine"].dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -164,3 +165,28 @@ EVERY_TYPE = {
         },
     },
 }
+
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:  # noqa: ANN001
+    """The CSRF token of the client's session, read from a page's form."""
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+    """Sign in through the login form, as a browser does; returns the response."""
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+def post_form(client, path: str, data: dict, page: str = "/"):  # noqa: ANN001, ANN201
+    """Submit a form as a signed-in browser (with the session's CSRF token)."""
+    return client.post(path, data={**data, "csrf_token": csrf_token(client, page)})
