@@ -221,3 +221,7 @@ def audit_verify(ctx: click.Context) -> None:
             )
         sys.exit(1)
     click.echo("audit trail verified: every chain is intact")
+
+
+# Registers ``jizuo user`` and ``jizuo workspace`` on ``main``.
+from jizuo import cli_accounts  # noqa: E402, F401

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from jizuo.cli import main
 
@@ -70,3 +71,51 @@ def test_worker_runs_queued_jobs(app, session):
     assert result.exit_code == 0, result.output
     session.expire_all()
     assert session.get(Job, job.id).status == "finished"
+
+
+def _invoke(app, args, input=None):  # noqa: ANN001, ANN201, A002
+    return app.test_cli_runner().invoke(main, args, obj={"app": app}, input=input)
+
+
+def test_workspace_and_user_commands_create_working_accounts(app, session, client):
+    from tests import factories
+
+    assert _invoke(app, ["init", "--password", "first admin pw"]).exit_code == 0
+    made = _invoke(app, ["workspace", "create", "plant2", "--title", "Plant 2", "--admin", "admin"])
+    assert made.exit_code == 0, made.output
+    created = _invoke(app, ["user", "create", "ann", "--workspace", "plant2", "--generate"])
+    assert created.exit_code == 0, created.output
+    temporary = created.output.split("temporary password: ")[1].split()[0]
+
+    # The temporary password signs in, then insists on a new one.
+    signed_in = factories.login(client, "ann", temporary)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/account/password"
+    assert client.get("/").headers["Location"] == "/account/password"
+
+    reset = _invoke(app, ["user", "set-password", "ann", "--password-stdin"], "a chosen password\n")
+    assert reset.exit_code == 0, reset.output
+    # The reset ended ann's session; the new password works and needs no change.
+    assert client.get("/").status_code == 302
+    assert factories.login(client, "ann", "a chosen password").headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_user_commands_refuse_bad_input_and_change_nothing(app, session):
+    from jizuo.platform.models import User
+
+    _invoke(app, ["init", "--password", "first admin pw"])
+    unknown_ws = _invoke(app, ["user", "create", "bob", "--workspace", "nope", "--generate"])
+    assert unknown_ws.exit_code == 1 and "no workspace 'nope'" in unknown_ws.output
+    bad_role = _invoke(
+        app, ["user", "create", "bob", "--workspace", "default", "--role", "boss", "--generate"]
+    )
+    assert bad_role.exit_code == 1 and "no role 'boss'" in bad_role.output
+    short = _invoke(app, ["user", "set-password", "admin", "--password-stdin"], "short\n")
+    assert short.exit_code == 1 and "10 to 1024 characters" in short.output
+    missing = _invoke(
+        app, ["user", "set-password", "ghost", "--password-stdin"], "long enough pw\n"
+    )
+    assert missing.exit_code == 1 and "no user 'ghost'" in missing.output
+    taken = _invoke(app, ["workspace", "create", "default", "--title", "Again"])
+    assert taken.exit_code == 1 and "exists already" in taken.output
+    assert session.scalar(select(User).where(User.username == "bob")) is None
