@@ -15,6 +15,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 def init_app(app: Flask) -> None:
     """Register the API blueprint and its error handlers."""
     from jizuo.platform.api import (  # noqa: F401 - modules that add routes
+        access_views,
         attachment_views,
         catalog_views,
         openapi,

@@ -95,7 +95,7 @@ def change_password_page() -> Response | tuple[str, int] | str:
         try:
             change_password(user, request.form.get("current", ""), new)
         except ValidationFailed as exc:
-            errors += [e["message"] for e in exc.errors] or [exc.detail]
+            errors += [exc.detail, *(e["message"] for e in exc.errors)]
     if errors:
         db.rollback()
         return render_template("auth/password.html", errors=errors), 422
