@@ -167,7 +167,7 @@ def test_password_change_refuses_bad_input_and_changes_nothing(ann, client, sess
     for form, message in cases:
         response = factories.post_form(client, "/account/password", form, "/account/password")
         assert response.status_code == 422 and message in response.get_data(as_text=True)
-    session.expire_all()
+    session.rollback()
     assert session.scalar(select(User.password_hash).where(User.id == ann.id)) == before
 
 
