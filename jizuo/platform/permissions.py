@@ -186,8 +186,8 @@ def entity_access(actor: Actor, app: App, definition: EntityDefinition) -> Entit
         if not grant.actions:
             continue
         for key in definition.fields:
-            level = grant.fields.get(key, "write")
-            if FIELD_LEVELS.index(level) > FIELD_LEVELS.index(levels.get(key, "hidden")):
+            level, current = grant.fields.get(key, "write"), levels.get(key)
+            if current is None or FIELD_LEVELS.index(level) > FIELD_LEVELS.index(current):
                 levels[key] = level
         for action in grant.actions:
             if action in scopes and scopes[action] is None:
