@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, jsonify
@@ -10,7 +11,9 @@ from flask import Flask, jsonify
 from jizuo.platform import api, config, db, security, web
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    overrides: dict[str, Any] | None = None, extensions: Iterable[Callable[[Flask], None]] = ()
+) -> Flask:
     """Build the Jizuo web application; ``overrides`` beat ``JIZUO_*`` environment settings.
 
     ``INSTANCE_PATH`` (or ``JIZUO_INSTANCE_PATH``) chooses the folder of the SQLite file,
@@ -32,6 +35,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     web.init_app(app)
     api.init_app(app)
+    for extend in extensions:  # the runtime and designer pages; the platform never imports them
+        extend(app)
 
     @app.get("/healthz")
     @security.access(security.PUBLIC)
