@@ -50,6 +50,7 @@ from jizuo.platform.query import (
 )
 from jizuo.platform.record_checks import id_values, reference_errors, unique_errors
 from jizuo.platform.record_migrations import pending_migrations, upgrade_data
+from jizuo.platform.row_scope import record_names, stored_record_names
 
 #: Filter operators an index on the field can answer.
 INDEXABLE_OPERATORS = ("eq", "in", "gt", "gte", "lt", "lte")
@@ -101,23 +102,23 @@ class EntityRecords:
         return self.access.visible(data)
 
     def record_names(self, record: Record | None, data: dict[str, Any]) -> dict[str, Any]:
-        """The ``record`` variable of row scopes: every field (None if empty), system columns."""
-        names = {key: data.get(key) for key in self.definition.fields}
+        """The ``record`` variable of row scopes for ``data`` as it would be stored: a new
+        record (``record`` None) or a change to ``record``, made by the actor now."""
+        now = utcnow()
         if record is None:
-            now = utcnow()
-            system = dict(id=None, state=None, version=1, created_at=now, updated_at=now)
-            system.update(created_by=self.actor.user_id, updated_by=self.actor.user_id)
+            system = dict(version=1, created_at=now, created_by=self.actor.user_id)
         else:
-            system = {
-                "id": record.id,
-                "state": record.state,
-                "version": record.version,
-                "created_at": record.created_at,
-                "created_by": record.created_by,
-                "updated_at": record.updated_at,
-                "updated_by": self.actor.user_id,
-            }
-        return {**names, **system}
+            system = dict(
+                id=record.id,
+                state=record.state,
+                version=record.version,
+                entity_version=record.entity_version,
+                created_at=record.created_at,
+                created_by=record.created_by,
+            )
+        return record_names(
+            self.definition, data, updated_at=now, updated_by=self.actor.user_id, **system
+        )
 
     def _require_in_scope(self, action: str, record: Record | None, data: dict) -> None:
         if self.access.in_scope(action, self.record_names(record, data), self.user):
@@ -159,8 +160,7 @@ class EntityRecords:
             raise NotFound(f"No record {record_id} in '{self.definition.key}'.")
         if action != "read":
             self.access.require(action)
-            names = self.record_names(record, record.data)
-            names["updated_by"] = record.updated_by
+            names = stored_record_names(self.definition, record)
             if not self.access.in_scope(action, names, self.user):
                 raise PermissionDenied(
                     f"Your role may read record {record_id} of '{self.definition.key}' "
