@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 from sqlalchemy import ColumnElement, false, or_, select
@@ -36,16 +36,7 @@ from jizuo.platform.errors import Conflict, PermissionDenied, ValidationFailed, 
 from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.metadata import EntityDefinition
 from jizuo.platform.models import App, Entity, Role
-
-if TYPE_CHECKING:
-    from jizuo.platform.row_scope import RowScope
-
-
-def compile_scope(source: str, definition: EntityDefinition) -> RowScope:  # TEMP
-    from jizuo.platform.row_scope import compile_scope as compile_
-
-    return compile_(source, definition)
-
+from jizuo.platform.row_scope import RowScope, compile_scope
 
 ACTIONS = ("read", "create", "update", "delete", "export")
 WRITE_ACTIONS = frozenset({"create", "update", "delete"})
