@@ -208,6 +208,24 @@ def platform_paths() -> dict[str, Any]:
             "parameters": _path_params("app", "entity"),
             "get": _op("list_versions", "Published versions, newest first"),
         },
+        f"{base}/access": {
+            "parameters": _path_params("app", "entity"),
+            "get": _op("my_access", "What the caller may do: actions, transitions, field levels"),
+        },
+        "/api/v1/apps/{app}/permissions": {
+            "parameters": _path_params("app"),
+            "get": _op("get_permissions", "The app's permission policy (admins)"),
+            "put": _op(
+                "put_permissions", "Replace the app's permission policy (admins)", body=True
+            ),
+        },
+        "/api/v1/openapi.json": {
+            "get": _op("openapi", "This document, for the caller's workspace"),
+        },
+        "/api/v1/roles": {
+            "get": _op("list_roles", "The workspace's roles, built-in and defined"),
+            "post": _op("create_role", "Define a role ({key, title, description})", "201", True),
+        },
         "/api/v1/jobs/{id}": {
             "parameters": _path_params("id"),
             "get": _op("get_job", "Status and progress of a background job"),
