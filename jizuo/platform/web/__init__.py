@@ -72,7 +72,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["select_locale"] = select_locale
 
     from jizuo.platform.web import (  # noqa: F401 - modules that add routes
+        admin_audit,
         admin_index,
+        admin_permissions,
+        admin_users,
         auth_views,
         token_views,
     )
