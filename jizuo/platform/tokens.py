@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import ADMIN, Actor
+from jizuo.platform.admin_log import log_admin_event
 from jizuo.platform.errors import AuthenticationRequired, NotFound, ValidationFailed, error
 from jizuo.platform.models import ApiToken, App, Membership, User, Workspace, utcnow
 
@@ -91,6 +92,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
         raise NotFound(f"No token {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        log_admin_event(session, actor, "token.revoke", f"token:{token.id}", {"name": token.name})
     session.flush()
     return token
 

@@ -146,3 +146,19 @@ def test_members_revoke_only_their_own_tokens_admins_any(plant, session, client,
     assert "ann" in admin.get("/admin/tokens").get_data(as_text=True)
     factories.post_form(admin, f"/admin/tokens/{anns_row.id}/revoke", {}, "/admin/tokens")
     assert client.get(SUPPLIERS, headers=_h(anns_token)).status_code == 401
+
+
+def test_issuing_and_revoking_tokens_is_logged(plant, session, client):
+    from jizuo.platform.models import AdminEvent
+
+    factories.login(client, "ann")
+    factories.post_form(client, "/account/tokens", {"name": "MES line 3"}, "/account/tokens")
+    row = session.scalar(select(ApiToken).where(ApiToken.name == "MES line 3"))
+    factories.post_form(client, f"/account/tokens/{row.id}/revoke", {}, "/account/tokens")
+    session.rollback()
+    events = session.scalars(select(AdminEvent).order_by(AdminEvent.id)).all()
+    assert [(e.action, e.detail.get("name")) for e in events[-2:]] == [
+        ("token.issue", "MES line 3"),
+        ("token.revoke", "MES line 3"),
+    ]
+    assert {e.actor_id for e in events[-2:]} == {row.user_id}

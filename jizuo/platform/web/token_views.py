@@ -6,6 +6,7 @@ from flask import g, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from jizuo.platform import catalog
+from jizuo.platform.admin_log import log_admin_event
 from jizuo.platform.db import get_session
 from jizuo.platform.errors import ValidationFailed
 from jizuo.platform.models import User, Workspace
@@ -58,6 +59,8 @@ def create_token() -> Page:
     except ValidationFailed as exc:
         db.rollback()
         return _page(every_user=False, errors=[e["message"] for e in exc.errors], status=422)
+    detail = {"name": request.form.get("name", "").strip(), "apps": app_keys}
+    log_admin_event(db, g.actor, "token.issue", f"user:{user.username}", detail)
     db.commit()
     # Shown on this one response only; it is stored hashed and cannot be shown again.
     return _page(every_user=False, new_token=token)
