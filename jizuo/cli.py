@@ -20,6 +20,7 @@ from jizuo.platform.auth import add_member, create_user, system_actor
 from jizuo.platform.db import engine_of, new_session
 from jizuo.platform.errors import JizuoError, NotFound
 from jizuo.platform.models import User, Workspace
+from jizuo.platform.permissions import define_role, save_app_permissions
 from jizuo.platform.records import RecordStore
 from jizuo.platform.schema import current_revision, upgrade_database
 from jizuo.platform.tokens import issue_token
@@ -115,8 +116,9 @@ def init(ctx: click.Context, admin: str, password: str | None, workspace: str) -
     _print_login(info, "http://127.0.0.1:5000")
 
 
-def install_demo(app: Flask, workspace_key: str) -> int:
-    """Install the sample apps and their records (once); return how many records were made."""
+def install_demo(app: Flask, workspace_key: str) -> tuple[int, dict[str, str]]:
+    """Install the sample apps, roles, permissions, users and records (once); return how many
+    records were made and the sample users' passwords."""
     demo = json.loads(
         resources.files("jizuo.templates_library").joinpath("demo_app.json").read_text()
     )
@@ -126,7 +128,7 @@ def install_demo(app: Flask, workspace_key: str) -> int:
         actor = system_actor(workspace)
         try:
             catalog.get_app(session, actor, demo["apps"][0]["key"])
-            return 0
+            return 0, {}
         except NotFound:
             pass
         for app_def in demo["apps"]:
@@ -134,6 +136,17 @@ def install_demo(app: Flask, workspace_key: str) -> int:
             for entity in app_def["entities"]:
                 catalog.create_entity(session, actor, app_def["key"], entity)
                 publishing.publish_entity(session, actor, app_def["key"], entity["key"])
+        for role in demo["roles"]:
+            define_role(session, actor, role["key"], role["title"], role["description"])
+        for app_key, policy in demo["permissions"].items():
+            save_app_permissions(session, actor, catalog.get_app(session, actor, app_key), policy)
+        passwords = {}
+        for person in demo["users"]:
+            passwords[person["username"]] = secrets.token_urlsafe(12)
+            user = create_user(
+                session, person["username"], passwords[person["username"]], person["display_name"]
+            )
+            add_member(session, user, workspace, person["roles"])
         store = RecordStore(session, actor)
         made: dict[str, list[int]] = {}
         for row in demo["records"]:
@@ -142,7 +155,7 @@ def install_demo(app: Flask, workspace_key: str) -> int:
             record = store.entity(app_key, entity_key).create(data, reason="demo data")
             made.setdefault(row["entity"], []).append(record.id)
         session.commit()
-        return sum(len(ids) for ids in made.values())
+        return sum(len(ids) for ids in made.values()), passwords
     finally:
         session.close()
 
@@ -173,9 +186,11 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     """Initialise the database, install the sample apps with data, and serve."""
     app = _app(ctx)
     info = initialise(app, "admin", None, DEFAULT_WORKSPACE)
-    made = install_demo(app, DEFAULT_WORKSPACE)
+    made, passwords = install_demo(app, DEFAULT_WORKSPACE)
     click.echo(f"sample apps installed ({made} records)" if made else "sample apps already there")
     _print_login(info, f"http://{host}:{port}")
+    for username, password in passwords.items():
+        click.echo(f"sample user: {username}  password: {password}  (shown once; hidden costs)")
     click.echo(f"records: {f'http://{host}:{port}'}/api/v1/apps/qms/entities/ncr/records")
     if not no_serve:
         app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -40,6 +40,22 @@ def test_init_then_demo_serves_records_through_the_api(app, client):
     assert "sample apps already there" in again.output
 
 
+def test_demo_inspector_signs_in_and_does_not_see_costs(app, client):
+    from tests import factories
+
+    demo = CliRunner().invoke(main, ["demo", "--no-serve"], obj={"app": app})
+    password = re.search(r"sample user: inspector  password: (\S+)", demo.output).group(1)
+    assert factories.login(client, "inspector", password).status_code == 302
+    record = client.get("/api/v1/apps/qms/entities/ncr/records").json["items"][0]
+    assert "unit_cost" not in record["data"] and "cost" not in record["data"]
+    page = client.get(f"/apps/qms/ncr/{record['id']}").get_data(as_text=True)
+    assert record["data"]["lot_no"] in page and "unit_cost" not in page
+    admin = app.test_client()
+    admin_password = re.search(r"admin user: admin  password: (\S+)", demo.output).group(1)
+    factories.login(admin, "admin", admin_password)
+    assert "unit_cost" in admin.get(f"/apps/qms/ncr/{record['id']}").get_data(as_text=True)
+
+
 def test_db_upgrade_is_idempotent(app):
     from jizuo.platform.schema import head_revision
 
