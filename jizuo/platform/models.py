@@ -195,6 +195,23 @@ class RecordLink(Base):
     target_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
 
 
+class AttachmentLink(Base):
+    """One attachment-field value: which record's field holds which attachment. Whoever may
+    read that record (and that field) may download the file."""
+
+    __tablename__ = "attachment_links"
+    __table_args__ = (
+        Index("ix_attachment_links_record", "record_id"),
+        Index("ix_attachment_links_attachment", "attachment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(255))
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"))
+
+
 class Sequence(Base):
     """A transaction-safe counter; ``key`` names the entity, field and period it numbers."""
 

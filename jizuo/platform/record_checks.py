@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import Actor
+from jizuo.platform.attachments import readable_attachments
 from jizuo.platform.catalog import get_app_entity, published_of
 from jizuo.platform.errors import NotFound, PermissionDenied, error
 from jizuo.platform.metadata import EntityDefinition, Field
-from jizuo.platform.models import Attachment, Membership, Record
+from jizuo.platform.models import Membership, Record
 from jizuo.platform.permissions import entity_access
 from jizuo.platform.query import entity_is, field_sql
 
@@ -73,8 +74,7 @@ def reference_errors(
             query = select(Membership.user_id).where(Membership.workspace_id == actor.workspace_id)
             found[(kind, ref)] = _existing(session, query, Membership.user_id, ids)
         else:
-            query = select(Attachment.id).where(Attachment.workspace_id == actor.workspace_id)
-            found[(kind, ref)] = _existing(session, query, Attachment.id, ids)
+            found[(kind, ref)] = readable_attachments(session, actor, ids)
 
     for i, row in enumerate(rows):
         for path, f, value in id_values(defn, row, kinds):

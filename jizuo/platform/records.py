@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -35,7 +35,7 @@ from jizuo.platform.errors import (
     error,
 )
 from jizuo.platform.expressions import ExpressionError
-from jizuo.platform.models import Record, RecordHistory, RecordLink, utcnow
+from jizuo.platform.models import AttachmentLink, Record, RecordHistory, RecordLink, utcnow
 from jizuo.platform.permissions import EntityAccess, entity_access
 from jizuo.platform.query import (
     Filter,
@@ -488,21 +488,22 @@ class EntityRecords:
             raise Conflict("A unique value is already used by another record.") from exc
 
     def _write_links(self, rows: list[tuple[int, dict[str, Any]]], replace: bool = False) -> None:
+        """Rows of ``record_links`` (references) and ``attachment_links`` for these records."""
         if replace:
             source_ids = [rid for rid, _ in rows]
+            self.session.execute(delete(RecordLink).where(RecordLink.source_id.in_(source_ids)))
             self.session.execute(
-                RecordLink.__table__.delete().where(RecordLink.source_id.in_(source_ids))
+                delete(AttachmentLink).where(AttachmentLink.record_id.in_(source_ids))
             )
-        links = []
+        references, attachments = [], []
         for rid, data in rows:
-            for _path, f, target in id_values(self.definition, data, {"reference"}):
-                links.append(
-                    {
-                        "workspace_id": self.actor.workspace_id,
-                        "source_id": rid,
-                        "field": f.path,
-                        "target_id": target,
-                    }
-                )
-        if links:
-            self.session.execute(insert(RecordLink), links)
+            for _path, f, target in id_values(self.definition, data, {"reference", "attachment"}):
+                row = {"workspace_id": self.actor.workspace_id, "field": f.path}
+                if f.kind == "reference":
+                    references.append({**row, "source_id": rid, "target_id": target})
+                else:
+                    attachments.append({**row, "record_id": rid, "attachment_id": target})
+        if references:
+            self.session.execute(insert(RecordLink), references)
+        if attachments:
+            self.session.execute(insert(AttachmentLink), attachments)

@@ -324,3 +324,81 @@ def test_field_levels_take_the_most_open_of_the_granting_roles(plant, session):
     assert levels("inspector", "visitor") == {"unit_cost": "read"}
     # A role granting no action opens no field.
     assert levels("visitor", "supplier_portal") == {"unit_cost": "read", "lot_no": "hidden"}
+
+
+INSPECTION = {
+    "key": "inspection",
+    "title": "Inspection",
+    "schema": {
+        "type": "object",
+        "properties": {
+            "lot_no": {"type": "string"},
+            "photo": {"type": "integer", "x-attachment": True},
+            "invoice": {"type": "integer", "x-attachment": True},
+        },
+    },
+}
+
+
+def _upload(client, headers: dict, content: bytes) -> int:  # noqa: ANN001
+    import io
+
+    data = {"file": (io.BytesIO(content), "f.bin")}
+    response = client.post("/api/v1/attachments", data=data, headers=headers)
+    assert response.status_code == 201
+    return response.json["id"]
+
+
+def test_files_are_readable_through_readable_records_and_visible_fields_only(
+    plant, client, session
+):
+    factories.published(session, plant.admin, "qms", INSPECTION)
+    plant.policy(
+        "qms",
+        {
+            "entities": {
+                "inspection": {
+                    "inspector": {
+                        "actions": ["read", "create"],
+                        "fields": {"invoice": "hidden"},
+                        "scope": "record.lot_no != 'SECRET'",
+                    }
+                }
+            }
+        },
+    )
+    inspector = plant.person("ina", ("inspector",))
+    root = {"Authorization": f"Bearer {factories.token(session, plant.ws, plant.admin_user)}"}
+    session.commit()
+    shown, hidden_field, other_lot, loose = (
+        _upload(client, root, b"photo"),
+        _upload(client, root, b"invoice"),
+        _upload(client, root, b"secret photo"),
+        _upload(client, root, b"never linked"),
+    )
+    url = "/api/v1/apps/qms/entities/inspection/records"
+    made = client.post(
+        url, json={"lot_no": "L1", "photo": shown, "invoice": hidden_field}, headers=root
+    )
+    assert made.status_code == 201
+    client.post(url, json={"lot_no": "SECRET", "photo": other_lot}, headers=root)
+
+    def status(attachment_id: int) -> int:
+        path = f"/api/v1/attachments/{attachment_id}/content"
+        with client.get(path, headers=inspector) as response:
+            return response.status_code
+
+    assert status(shown) == 200
+    assert status(hidden_field) == 404  # held by a field hidden from inspectors
+    assert status(other_lot) == 404  # held by a record outside their scope
+    assert status(loose) == 404  # nobody linked it
+    # Nor can an inspector reach a file by linking it into a record of their own.
+    grab = client.post(url, json={"lot_no": "L2", "photo": other_lot}, headers=inspector)
+    assert grab.status_code == 422 and grab.json["errors"][0]["path"] == "/photo"
+    assert status(other_lot) == 404
+    # Their own uploads are theirs.
+    own = _upload(client, inspector, b"my photo")
+    assert (
+        client.post(url, json={"lot_no": "L3", "photo": own}, headers=inspector).status_code == 201
+    )
+    assert status(own) == 200
