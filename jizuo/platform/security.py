@@ -148,8 +148,8 @@ def _security_headers(response: Any) -> Any:
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user and getattr(current_user, "is_authenticated", False):
-        headers.setdefault("Cache-Control", "no-store")  # pages with business data
+    if "_user_id" in session or request.headers.get("Authorization"):
+        headers.setdefault("Cache-Control", "no-store")  # answers with business data
     return response
 
 

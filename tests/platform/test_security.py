@@ -109,7 +109,9 @@ def test_api_calls_with_the_session_cookie_need_the_csrf_header(app, session, cl
     factories.member(session, ws, "ann", ("admin",))
     session.commit()
     factories.login(client, "ann")
-    assert client.get("/api/v1/apps").status_code == 200
+    apps = client.get("/api/v1/apps")
+    assert apps.status_code == 200 and apps.headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"
     body = {"key": "qms", "title": "QMS"}
     refused = client.post("/api/v1/apps", json=body)
     assert refused.status_code == 400 and "CSRF" in refused.json["detail"]
