@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from jizuo.cli import _app, _fail, main
 from jizuo.platform import catalog
@@ -29,9 +32,19 @@ def _password(from_stdin: bool, generate: bool) -> tuple[str, bool]:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
 
 
-def _explain(exc: JizuoError) -> str:
-    details = "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors)
-    return f"{exc.detail} {details}".strip()
+@contextmanager
+def _transaction(ctx: click.Context) -> Iterator[Session]:
+    """A write session committed at the end; a refused input ends the command with its reason."""
+    session = new_session(_app(ctx), write=True)
+    try:
+        yield session
+        session.commit()
+    except JizuoError as exc:
+        session.rollback()
+        details = "; ".join(f"{e['path']}: {e['message']}" for e in exc.errors)
+        _fail(f"{exc.detail} {details}".strip())
+    finally:
+        session.close()
 
 
 @main.group()
@@ -61,8 +74,7 @@ def user_create(
     generate: bool,
 ) -> None:
     """Create a user and make them a member of a workspace with the given roles."""
-    session = new_session(_app(ctx), write=True)
-    try:
+    with _transaction(ctx) as session:
         workspace = session.scalar(select(Workspace).where(Workspace.key == workspace_key))
         if workspace is None:
             _fail(f"no workspace '{workspace_key}'")
@@ -76,12 +88,6 @@ def user_create(
             must_change_password=temporary,
         )
         add_member(session, account, workspace, list(roles))
-        session.commit()
-    except JizuoError as exc:
-        session.rollback()
-        _fail(_explain(exc))
-    finally:
-        session.close()
     click.echo(f"user '{username}' created in '{workspace_key}' with roles {', '.join(roles)}")
     if temporary:
         click.echo(f"temporary password: {password}  (shown once; to change at first sign-in)")
@@ -98,20 +104,13 @@ def user_set_password(
     ctx: click.Context, username: str, password_stdin: bool, generate: bool
 ) -> None:
     """Set a user's password (their open sessions end)."""
-    session = new_session(_app(ctx), write=True)
-    try:
+    with _transaction(ctx) as session:
         account = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if account is None:
             _fail(f"no user '{username}'")
         password, temporary = _password(password_stdin, generate)
         set_password(account, password)
         account.must_change_password = temporary
-        session.commit()
-    except JizuoError as exc:
-        session.rollback()
-        _fail(_explain(exc))
-    finally:
-        session.close()
     click.echo(f"password of '{username}' set; their other sessions have ended")
     if temporary:
         click.echo(f"temporary password: {password}  (shown once; to change at first sign-in)")
@@ -132,8 +131,7 @@ def workspace_create(
     ctx: click.Context, key: str, title: str, title_zh: str | None, admin_name: str | None
 ) -> None:
     """Create a workspace, optionally with an existing user as its admin."""
-    session = new_session(_app(ctx), write=True)
-    try:
+    with _transaction(ctx) as session:
         titles = {"en": title, **({"zh": title_zh} if title_zh else {})}
         created = catalog.create_workspace(session, key, titles)
         if admin_name:
@@ -141,10 +139,4 @@ def workspace_create(
             if account is None:
                 _fail(f"no user '{admin_name}'")
             add_member(session, account, created, ["admin"])
-        session.commit()
-    except JizuoError as exc:
-        session.rollback()
-        _fail(_explain(exc))
-    finally:
-        session.close()
     click.echo(f"workspace '{key}' created" + (f" with admin '{admin_name}'" if admin_name else ""))
