@@ -113,30 +113,39 @@ def _gate() -> Any:
         raise PermissionDenied("This page declares no access rule, so nobody may open it.")
     token = _bearer_token() if _is_api() else None
     if token is not None:
-        db = get_session()
-        g.actor = actor_from_token(db, token)
-        if db.info.pop("token_used", False):
-            db.commit()  # the token's last-used time, at most once a minute
+        g.actor = _token_actor(token)
     else:
-        if not current_user.is_authenticated:
-            if _is_api():
-                raise AuthenticationRequired("Sign in, or send 'Authorization: Bearer <token>'.")
-            return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
-        if request.method not in SAFE_METHODS:
-            csrf.protect()
-        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-            if _is_api():
-                raise PermissionDenied("Change your password before using Jizuo.")
-            return redirect("/account/password")
-        actor = browser_actor()
-        if actor is None:
-            if request.endpoint in PASSWORD_CHANGE_ENDPOINTS | {"auth.home"}:
-                g.actor = None
-                return None
-            raise PermissionDenied("Your account belongs to no workspace yet; ask an admin.")
-        g.actor = actor
-    if rule == ADMIN_RULE and not g.actor.has_role(ADMIN):
+        detour = _browser_gate()
+        if detour is not None:
+            return detour
+    if rule == ADMIN_RULE and not (g.actor and g.actor.has_role(ADMIN)):
         raise PermissionDenied("Only workspace admins may open this page.")
+    return None
+
+
+def _token_actor(token: str) -> Actor:
+    db = get_session()
+    actor = actor_from_token(db, token)
+    if db.info.pop("token_used", False):
+        db.commit()  # the token's last-used time, at most once a minute
+    return actor
+
+
+def _browser_gate() -> Any:
+    """Set ``g.actor`` from the sign-in session, or return where the browser must go first."""
+    if not current_user.is_authenticated:
+        if _is_api():
+            raise AuthenticationRequired("Sign in, or send 'Authorization: Bearer <token>'.")
+        return redirect(f"/login?next={quote(request.full_path.rstrip('?'))}")
+    if request.method not in SAFE_METHODS:
+        csrf.protect()
+    if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        if _is_api():
+            raise PermissionDenied("Change your password before using Jizuo.")
+        return redirect("/account/password")
+    g.actor = browser_actor()
+    if g.actor is None and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS | {"auth.home"}:
+        raise PermissionDenied("Your account belongs to no workspace yet; ask an admin.")
     return None
 
 

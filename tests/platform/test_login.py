@@ -196,3 +196,14 @@ def test_language_follows_the_browser_then_the_choice(ann, client):
     factories.post_form(client, "/language", {"lang": "en", "next": "/login"}, "/login")
     chosen = client.get("/login", headers={"Accept-Language": "zh-CN"})
     assert '<html lang="en">' in chosen.get_data(as_text=True)
+
+
+def test_a_user_of_no_workspace_signs_in_but_reaches_nothing(app, session, client):
+    auth.create_user(session, "newbie", factories.PASSWORD)
+    session.commit()
+    assert factories.login(client, "newbie").status_code == 302
+    home = client.get("/")
+    assert home.status_code == 200 and "belongs to no workspace" in home.get_data(as_text=True)
+    assert client.get("/account/tokens").status_code == 403
+    assert client.get("/api/v1/apps").status_code == 403
+    assert client.get("/admin/").status_code == 403
