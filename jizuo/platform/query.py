@@ -154,6 +154,8 @@ def parse_filters(params: dict[str, str], reserved: set[str]) -> list[Filter]:
                 f"Unknown filter operator '{op}' in '{raw}'.",
                 errors=[error(raw, f"use one of: {', '.join(OPERATORS)}")],
             )
+        if "\x00" in value:
+            raise BadRequest(f"Filter '{raw}' holds a NUL character.", errors=[error(raw, "NUL")])
         out.append(Filter(name, op, value))
     return out
 
@@ -302,6 +304,8 @@ def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, record_id = json.loads(base64.urlsafe_b64decode(padded))
         if not isinstance(record_id, int) or isinstance(value, dict | list):
+            raise ValueError
+        if isinstance(value, str) and "\x00" in value:
             raise ValueError
         if value is not None and ordering.sql_type == "datetime":
             value = datetime.fromisoformat(value)

@@ -26,7 +26,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from jizuo.platform.actor import ADMIN, Actor
 from jizuo.platform.auth import member_actor, user_workspaces
 from jizuo.platform.db import get_session
-from jizuo.platform.errors import AuthenticationRequired, PermissionDenied
+from jizuo.platform.errors import AuthenticationRequired, BadRequest, PermissionDenied
 from jizuo.platform.tokens import actor_from_token
 
 PUBLIC, MEMBER_RULE, ADMIN_RULE = "public", "member", "admin"
@@ -149,6 +149,15 @@ def _browser_gate() -> Any:
     return None
 
 
+def _refuse_nul_characters() -> None:
+    """No database stores text with NUL in it (PostgreSQL refuses it): say so before any view
+    passes such a query parameter or form field on."""
+    for where, values in (("query", request.args), ("form", request.form)):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise BadRequest(f"A {where} parameter holds a NUL character.")
+
+
 def _security_headers(response: Any) -> Any:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -179,5 +188,6 @@ def init_app(app: Flask) -> None:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     csrf.init_app(app)
+    app.before_request(_refuse_nul_characters)
     app.before_request(_gate)
     app.after_request(_security_headers)

@@ -71,6 +71,25 @@ def _message(text: Any) -> str:
     return str(text)
 
 
+def nul_errors(value: Any, path: str = "") -> list[dict]:
+    """Text may not hold the NUL character: PostgreSQL cannot store it, so no database will."""
+    if isinstance(value, str):
+        return (
+            [error(path, "text may not contain the NUL character", "type")]
+            if "\x00" in value
+            else []
+        )
+    if isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            where = f"{path}/{key}"
+            out += nul_errors(key, where) + nul_errors(item, where)
+        return out
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in nul_errors(item, f"{path}/{i}")]
+    return []
+
+
 class RecordValidator:
     """Checks and completes records of one entity version; build once, use for many records."""
 
@@ -97,13 +116,13 @@ class RecordValidator:
     # -- input ---------------------------------------------------------------
 
     def input_errors(self, data: Any, *, partial_keys: set[str] | None = None) -> list[dict]:
-        """Refuse non-objects, unknown fields and values for read-only fields."""
+        """Refuse non-objects, unknown fields, values for read-only fields and NUL characters."""
         if not isinstance(data, dict):
             return [error("", "record data must be a JSON object", "type")]
         keys = partial_keys if partial_keys is not None else data.keys()
+        out = nul_errors(data)
         if keys <= self._plain_inputs:
-            return []  # the common case, checked in one set operation
-        out = []
+            return out  # the common case, checked in one set operation
         for key in sorted(keys):
             f = self.definition.fields.get(key)
             if f is None:

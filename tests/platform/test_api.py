@@ -37,6 +37,7 @@ def api(session, client):
 
 
 NCRS = "/api/v1/apps/qms/entities/ncr/records"
+SUPPLIERS = "/api/v1/apps/erp/entities/supplier/records"
 
 
 def _ncr(supplier_id):
@@ -215,3 +216,18 @@ def test_openapi_document_describes_every_api_route(app, api):
             assert (path, method.lower()) in described, (
                 f"{method} {path} is not in the OpenAPI document"
             )
+
+
+def test_nul_characters_are_refused_clearly_on_every_database(api):
+    import base64
+    import json as json_module
+
+    created = api.call("POST", SUPPLIERS, {"name": "Acme\u0000Ltd"})
+    assert created.status_code == 400 and created.json["errors"][0]["path"] == "/name"
+    nested = api.call("POST", NCRS, {"lot_no": "L", "source": "iqc", "qty_rejected": 1,
+                                     "defects": [{"code": "\u0000", "count": 1}]})  # fmt: skip
+    assert nested.status_code == 400
+    assert "/defects/0/code" in [e["path"] for e in nested.json["errors"]]
+    assert api.call("GET", f"{SUPPLIERS}?name=%00").status_code == 400
+    cursor = base64.urlsafe_b64encode(json_module.dumps(["\u0000", 1]).encode()).decode()
+    assert api.call("GET", f"{SUPPLIERS}?order_by=name&cursor={cursor}").status_code == 400

@@ -207,3 +207,12 @@ def test_a_user_of_no_workspace_signs_in_but_reaches_nothing(app, session, clien
     assert client.get("/account/tokens").status_code == 403
     assert client.get("/api/v1/apps").status_code == 403
     assert client.get("/admin/").status_code == 403
+
+
+def test_nul_characters_in_forms_get_a_clear_400(ann, client):
+    token = factories.csrf_token(client)
+    response = client.post(
+        "/login", data={"username": "ann\x00", "password": "x", "csrf_token": token}
+    )
+    assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
+    assert client.get("/login?next=%00").status_code == 400

@@ -433,3 +433,18 @@ def test_filter_and_order_on_nested_object_fields(session, qms):
     assert [r.data["name"] for r in page.items] == ["C", "A"]
     page = sites.list(parse_filters({"address.floor__gte": "2"}, set()), order_by="-address.floor")
     assert [r.data["name"] for r in page.items] == ["A", "C"]
+
+
+def test_nul_characters_are_refused_by_the_record_store_too(session):
+    import pytest
+
+    from jizuo.platform.errors import ValidationFailed
+    from jizuo.platform.records import RecordStore
+    from tests import factories
+
+    ws = factories.workspace(session)
+    _, actor = factories.member(session, ws)
+    factories.published(session, actor, "erp", factories.SUPPLIER)
+    with pytest.raises(ValidationFailed) as caught:
+        RecordStore(session, actor).entity("erp", "supplier").create({"name": "a\x00"})
+    assert caught.value.errors[0]["path"] == "/name"

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from jizuo.platform.db import get_session
 from jizuo.platform.errors import BadRequest, JizuoError, PreconditionRequired, error
+from jizuo.platform.validation import nul_errors
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -70,6 +71,9 @@ def json_body(*, require_object: bool = True) -> Any:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from None
+    nul = nul_errors(body)
+    if nul:
+        raise BadRequest("Text may not contain the NUL character.", errors=nul)
     if require_object and not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", errors=[error("", "expected object")])
     return body
