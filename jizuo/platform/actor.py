@@ -25,6 +25,8 @@ class Actor:
     app_keys: frozenset[str] | None = None
     #: The membership's attributes, read by row scopes as ``user.<name>``.
     attributes: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: How many automations in a row led to what this actor does (bounds automation loops).
+    depth: int = 0
 
     def may_use_app(self, key: str) -> bool:
         return self.app_keys is None or key in self.app_keys

@@ -60,10 +60,11 @@ def entry_hash(entry: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def append_history(session: Session, workspace_id: int, changes: list[Change]) -> None:
-    """Append changes to the workspace's chain (call last in the transaction: it locks the head)."""
+def append_history(session: Session, workspace_id: int, changes: list[Change]) -> list[int]:
+    """Append changes to the workspace's chain (call last in the transaction: it locks the head);
+    return the entries' sequence numbers, which name the changes as events."""
     if not changes:
-        return
+        return []
     seq, prev = lock_audit_chain(session, workspace_id, len(changes))
     at = datetime.now(UTC)
     rows = []
@@ -85,6 +86,7 @@ def append_history(session: Session, workspace_id: int, changes: list[Change]) -
     # Core executemany: a bulk import appends 100 000 entries in one statement batch.
     session.connection().execute(RecordHistory.__table__.insert(), rows)
     set_audit_head(session, workspace_id, prev)
+    return [row["seq"] for row in rows]
 
 
 @dataclass(frozen=True)

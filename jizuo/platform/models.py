@@ -277,6 +277,8 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    queue: Mapped[str] = mapped_column(String(32), default="default")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -325,3 +327,119 @@ class AdminEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class Definition(Base):
+    """A workflow, automation, report or dashboard of an app: versioned metadata like an
+    entity's, with one draft and immutable published versions in ``definition_versions``."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("app_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # workflow, automation, report, dashboard
+    key: Mapped[str] = mapped_column(String(64))
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    draft_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    draft_updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class DefinitionVersion(Base):
+    """An immutable published version of a definition."""
+
+    __tablename__ = "definition_versions"
+    __table_args__ = (UniqueConstraint("definition_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    published_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Approval(Base):
+    """One user's decision on a transition that needs approvals, in one round (a round ends
+    when the record leaves the state the transition starts from)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        UniqueConstraint("record_id", "transition", "round", "user_id"),
+        Index("ix_approvals_workspace_user", "workspace_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    transition: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))  # approve, reject
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Assignment(Base):
+    """A record put in the hands of a user or a role, with an optional due date."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_record", "record_id"),
+        Index("ix_assignments_workspace_open", "workspace_id", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Notification(Base):
+    """An in-app message to one user."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "workspace_id", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ActionReceipt(Base):
+    """Proof that an automation's action took effect, under its idempotency key; written in
+    the same transaction as the effect, so a retried job finds it and does nothing twice."""
+
+    __tablename__ = "action_receipts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class WebhookSecret(Base):
+    """The secret of an automation's inbound webhook (kept out of the exportable metadata)."""
+
+    __tablename__ = "webhook_secrets"
+
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the secret URL's path part
+    secret: Mapped[str] = mapped_column(String(128))  # the HMAC key
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

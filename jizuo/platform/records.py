@@ -34,6 +34,7 @@ from jizuo.platform.errors import (
     ValidationFailed,
     error,
 )
+from jizuo.platform.events import CREATED, DELETED, UPDATED, RecordEvent, emit
 from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.models import AttachmentLink, Record, RecordHistory, RecordLink, utcnow
 from jizuo.platform.permissions import EntityAccess, entity_access
@@ -323,7 +324,7 @@ class EntityRecords:
             Change(rid, self.entity_id, "create", creation_diff(data), self.actor.user_id, reason)
             for rid, data in zip(ids, prepared, strict=True)
         ]
-        append_history(self.session, self.actor.workspace_id, changes)
+        self._record(changes, CREATED, [tuple(sorted(data)) for data in prepared])
         return list(zip(ids, values, strict=True))
 
     def update(
@@ -385,11 +386,8 @@ class EntityRecords:
         if result.rowcount != 1:  # pragma: no cover - the row lock makes this a last resort
             raise StaleVersion("The record was changed by someone else.")
         self._write_links([(record.id, data)], replace=True)
-        append_history(
-            self.session,
-            self.actor.workspace_id,
-            [Change(record.id, self.entity_id, "update", diff, self.actor.user_id, reason)],
-        )
+        change = Change(record.id, self.entity_id, "update", diff, self.actor.user_id, reason)
+        self._record([change], UPDATED, [tuple(sorted(diff))])
         self.session.refresh(record)
         return record
 
@@ -416,14 +414,29 @@ class EntityRecords:
         record.deleted_at = utcnow()
         record.version += 1
         record.updated_by = self.actor.user_id
-        append_history(
-            self.session,
-            self.actor.workspace_id,
-            [Change(record.id, self.entity_id, "delete", {}, self.actor.user_id, reason)],
-        )
+        change = Change(record.id, self.entity_id, "delete", {}, self.actor.user_id, reason)
+        self._record([change], DELETED, [()])
         self.session.flush()
 
     # -- helpers -----------------------------------------------------------------
+
+    def _record(self, changes: list[Change], kind: str, changed: list[tuple[str, ...]]) -> None:
+        """Append the changes to the audit trail and tell the event listeners."""
+        seqs = append_history(self.session, self.actor.workspace_id, changes)
+        events = [
+            RecordEvent(
+                kind,
+                self.actor.workspace_id,
+                self.entity_id,
+                change.record_id,
+                seq,
+                self.actor.user_id,
+                fields,
+                depth=self.actor.depth,
+            )
+            for change, seq, fields in zip(changes, seqs, changed, strict=True)
+        ]
+        emit(self.session, events)
 
     @staticmethod
     def _check_version(record: Record, expected: int) -> None:
