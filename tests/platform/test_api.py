@@ -210,6 +210,8 @@ def test_openapi_document_describes_every_api_route(app, api):
             ("<entity_key>", "{entity}"),
             ("<job_id>", "{id}"),
             ("<int:attachment_id>", "{id}"),
+            ("<any(workflows, automations, reports, dashboards):kinds>", "{kinds}"),
+            ("<key>", "{key}"),
         ):
             path = path.replace(old, new)
         for method in rule.methods - {"HEAD", "OPTIONS"}:

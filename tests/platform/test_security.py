@@ -15,7 +15,10 @@ ALLOW_LIST = {"static", "healthz", "auth.login", "auth.switch_language"}
 
 
 def _url(app, rule) -> str:  # noqa: ANN001
-    values = {name: 1 for name in rule.arguments}
+    # Any value fits most converters; a choice among words takes its first word.
+    values = {
+        name: sorted(getattr(rule._converters[name], "items", [1]))[0] for name in rule.arguments
+    }
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=None)
 
 

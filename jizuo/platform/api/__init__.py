@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         access_views,
         attachment_views,
         catalog_views,
+        definition_views,
         openapi,
         problems,
         record_views,

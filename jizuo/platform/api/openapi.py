@@ -167,6 +167,16 @@ def _path_params(*names: str) -> list[dict[str, Any]]:
     ]
 
 
+def _kinds_params(*names: str) -> list[dict[str, Any]]:
+    kinds = {
+        "name": "kinds",
+        "in": "path",
+        "required": True,
+        "schema": {"enum": ["workflows", "automations", "reports", "dashboards"]},
+    }
+    return [*_path_params(*names), kinds]
+
+
 def platform_paths() -> dict[str, Any]:
     """The routes every workspace has: apps, entities and their publishing, jobs, files."""
     base = "/api/v1/apps/{app}/entities/{entity}"
@@ -218,6 +228,30 @@ def platform_paths() -> dict[str, Any]:
             "put": _op(
                 "put_permissions", "Replace the app's permission policy (admins)", body=True
             ),
+        },
+        "/api/v1/apps/{app}/{kinds}": {
+            "parameters": _kinds_params("app"),
+            "get": _op("list_definitions", "Workflows, automations, reports or dashboards"),
+        },
+        "/api/v1/apps/{app}/{kinds}/{key}": {
+            "parameters": _kinds_params("app", "key"),
+            "get": _op("get_definition", "A definition: published body and draft"),
+        },
+        "/api/v1/apps/{app}/{kinds}/{key}/draft": {
+            "parameters": _kinds_params("app", "key"),
+            "put": _op("save_definition_draft", "Create or replace the draft", body=True),
+        },
+        "/api/v1/apps/{app}/{kinds}/{key}/publish": {
+            "parameters": _kinds_params("app", "key"),
+            "post": _op("publish_definition", "Publish the draft as a new version", "201"),
+        },
+        "/api/v1/apps/{app}/{kinds}/{key}/versions": {
+            "parameters": _kinds_params("app", "key"),
+            "get": _op("list_definition_versions", "Published versions, newest first"),
+        },
+        "/api/v1/apps/{app}/{kinds}/{key}/enabled": {
+            "parameters": _kinds_params("app", "key"),
+            "post": _op("enable_definition", "Switch on or off ({enabled})", body=True),
         },
         "/api/v1/openapi.json": {
             "get": _op("openapi", "This document, for the caller's workspace"),

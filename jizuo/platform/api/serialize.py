@@ -9,7 +9,7 @@ from typing import Any
 from jizuo.platform.models import App, Entity, Job, Record, RecordHistory
 
 
-def _time(value: Any) -> str | None:
+def iso_time(value: Any) -> str | None:
     if value is None:
         return None
     # SQLite hands timestamps back without their zone; everything is stored in UTC.
@@ -21,7 +21,7 @@ def app_json(app: App) -> dict[str, Any]:
         "key": app.key,
         "title": app.title,
         "pack": {"key": app.pack_key, "version": app.pack_version} if app.pack_key else None,
-        "created_at": _time(app.created_at),
+        "created_at": iso_time(app.created_at),
     }
 
 
@@ -32,7 +32,7 @@ def entity_json(entity: Entity, app_key: str, definition: dict | None) -> dict[s
         "published_version": entity.published_version,
         "definition": definition,
         "draft": entity.draft,
-        "draft_updated_at": _time(entity.draft_updated_at),
+        "draft_updated_at": iso_time(entity.draft_updated_at),
     }
 
 
@@ -48,9 +48,9 @@ def record_json(record: Record, ref: str, visible: Visible) -> dict[str, Any]:
         "entity_version": record.entity_version,
         "state": record.state,
         "data": visible(record.data),
-        "created_at": _time(record.created_at),
+        "created_at": iso_time(record.created_at),
         "created_by": record.created_by,
-        "updated_at": _time(record.updated_at),
+        "updated_at": iso_time(record.updated_at),
         "updated_by": record.updated_by,
     }
 
@@ -60,7 +60,7 @@ def history_json(entry: RecordHistory, visible: Visible) -> dict[str, Any]:
         "seq": entry.seq,
         "action": entry.action,
         "actor_id": entry.actor_id,
-        "at": _time(entry.at),
+        "at": iso_time(entry.at),
         "reason": entry.reason,
         "diff": visible(entry.diff),
         "hash": entry.hash,
@@ -76,7 +76,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "message": job.message,
         "result": job.result,
         "error": job.error,
-        "created_at": _time(job.created_at),
-        "started_at": _time(job.started_at),
-        "finished_at": _time(job.finished_at),
+        "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at),
+        "finished_at": iso_time(job.finished_at),
     }
