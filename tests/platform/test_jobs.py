@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
 from jizuo.platform import registry
 from jizuo.platform.jobs import enqueue
 from jizuo.platform.models import Job, Workspace
+from jizuo.platform.periodic import register_periodic, run_due_periodic
 from tests import factories
 from tests.conftest import REDIS_URL
 
@@ -107,3 +110,45 @@ def test_jobs_go_through_rq_when_redis_is_configured(app, session):
     session.expire_all()
     assert session.get(Job, job.id).status == "finished"
     assert queue.fetch_job(job.id).return_value() == "finished"
+
+
+# Periodic work ---------------------------------------------------------------------------
+
+TICKS: list[tuple[str, datetime]] = []
+
+
+def _tick_a(app, now) -> None:
+    TICKS.append(("a", now))
+
+
+def _tick_broken(app, now) -> None:
+    raise RuntimeError("periodic boom")
+
+
+register_periodic("test.a", _tick_a, every_seconds=60)
+register_periodic("test.broken", _tick_broken, every_seconds=60)
+
+
+def test_periodic_functions_run_when_due(app):
+    TICKS.clear()
+    start = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    assert "test.a" in run_due_periodic(app, start)
+    assert "test.a" not in run_due_periodic(app, start + timedelta(seconds=59))
+    assert "test.a" in run_due_periodic(app, start + timedelta(seconds=60))
+    assert [name for name, _ in TICKS] == ["a", "a"]
+    assert TICKS[1][1] == start + timedelta(seconds=60)
+
+
+def test_a_failing_periodic_function_is_tried_again_and_does_not_stop_others(app):
+    start = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    ran = run_due_periodic(app, start)
+    assert "test.broken" not in ran and "test.a" in ran
+    assert "test.broken" not in run_due_periodic(app, start + timedelta(seconds=1))
+
+
+def test_periodic_registration_is_checked():
+    with pytest.raises(ValueError, match="registered already"):
+        register_periodic("test.a", _tick_broken)
+    with pytest.raises(ValueError, match="at least 1"):
+        register_periodic("test.c", _tick_a, every_seconds=0)
+    register_periodic("test.a", _tick_a)  # the same function again is fine
