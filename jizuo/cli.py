@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
 import sys
+import time
 from importlib import resources
 from typing import Any
 
@@ -13,13 +15,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from jizuo import create_app
-from jizuo.platform import catalog, publishing
+from jizuo.platform import catalog, jobs, publishing
 from jizuo.platform.actor import ADMIN
 from jizuo.platform.audit import verify_chain
 from jizuo.platform.auth import add_member, create_user, system_actor
 from jizuo.platform.db import engine_of, new_session
 from jizuo.platform.errors import JizuoError, NotFound
-from jizuo.platform.models import User, Workspace
+from jizuo.platform.models import Job, User, Workspace
+from jizuo.platform.periodic import run_due_periodic
 from jizuo.platform.permissions import define_role, save_app_permissions
 from jizuo.platform.records import RecordStore
 from jizuo.platform.schema import current_revision, upgrade_database
@@ -197,20 +200,93 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
 
 
 @main.command()
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(jobs.QUEUES),
+    help="Listen to this queue only (repeatable; default: high, default, low in that order).",
+)
+@click.option(
+    "--import",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Import MODULE first, for the jobs and periodic functions it registers (repeatable).",
+)
 @click.pass_context
-def worker(ctx: click.Context, burst: bool) -> None:
-    """Run an rq worker (with the scheduler) for the background jobs."""
+def worker(
+    ctx: click.Context, burst: bool, queues: tuple[str, ...], modules: tuple[str, ...]
+) -> None:
+    """Run an rq worker (with the scheduler, and the periodic tick) for the background jobs.
+
+    At start it re-queues the jobs of workers on this machine that died mid-job.
+    """
     app = _app(ctx)
     if not app.config.get("REDIS_URL"):
         _fail("JIZUO_REDIS_URL is not set: without Redis, jobs run in the web process.")
-    from redis import Redis
-    from rq import Queue, Worker
+    for module in modules:
+        importlib.import_module(module)
+    from rq import Worker
 
-    connection = Redis.from_url(app.config["REDIS_URL"])
+    ordered = tuple(q for q in jobs.QUEUES if q in queues) or jobs.QUEUES
     with app.app_context():
-        queue = Queue(app.config["QUEUE_NAME"], connection=connection)
-        Worker([queue], connection=connection).work(with_scheduler=True, burst=burst)
+        swept = jobs.sweep_jobs(app)
+        if swept["requeued"]:
+            click.echo(f"re-queued jobs of dead workers: {', '.join(swept['requeued'])}")
+        connection = jobs._redis(app)
+        stop = None if burst else jobs.start_ticker(app)
+        try:
+            Worker(jobs.rq_queues(app, connection, ordered), connection=connection).work(
+                with_scheduler=True, burst=burst
+            )
+        finally:
+            if stop is not None:
+                stop.set()
+
+
+@main.command()
+@click.option("--every", type=int, default=None, help="Keep ticking every N seconds.")
+@click.pass_context
+def tick(ctx: click.Context, every: int | None) -> None:
+    """Run the periodic functions that are due (without Redis: call it from cron, or --every)."""
+    app = _app(ctx)
+    with app.app_context():
+        while True:
+            ran = run_due_periodic(app)
+            click.echo(f"ran: {', '.join(ran) if ran else 'nothing due'}")
+            if not every:
+                return
+            time.sleep(every)
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Background job commands."""
+
+
+@jobs_group.command("retry")
+@click.argument("job_id")
+@click.pass_context
+def jobs_retry(ctx: click.Context, job_id: str) -> None:
+    """Run a failed job again from its first attempt."""
+    app = _app(ctx)
+    with app.app_context():
+        session = new_session(app, write=True)
+        try:
+            row = session.get(Job, job_id)
+            if row is None:
+                _fail(f"no job {job_id}")
+            try:
+                jobs.requeue_failed(session, row)
+            except JizuoError as exc:
+                _fail(exc.detail)
+            session.commit()
+            session.expire_all()
+            click.echo(f"job {job_id}: {session.get(Job, job_id).status}")
+        finally:
+            session.close()
 
 
 @main.group()

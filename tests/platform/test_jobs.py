@@ -96,7 +96,7 @@ def test_jobs_go_through_rq_when_redis_is_configured(app, session):
     app.config["REDIS_URL"] = REDIS_URL
     app.config["QUEUE_NAME"] = "jizuo-test"
     connection = Redis.from_url(REDIS_URL)
-    queue = Queue("jizuo-test", connection=connection)
+    queue = Queue("jizuo-test:default", connection=connection)
     queue.empty()
     factories.workspace(session)
     job = enqueue(session, "test.count_workspaces", {"label": "rq"})

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         attachment_views,
         catalog_views,
         definition_views,
+        job_views,
         openapi,
         problems,
         record_views,

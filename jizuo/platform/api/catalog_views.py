@@ -1,4 +1,4 @@
-"""Apps, entities (draft and publish) and jobs."""
+"""Apps and entities (draft and publish)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from jizuo.platform.api import api
 from jizuo.platform.api.problems import json_body
 from jizuo.platform.api.serialize import app_json, entity_json, job_json
 from jizuo.platform.db import get_session
-from jizuo.platform.errors import BadRequest, NotFound
+from jizuo.platform.errors import BadRequest
 from jizuo.platform.jobs import get_job
 
 
@@ -93,11 +93,3 @@ def publish(app_key: str, entity_key: str) -> tuple[Response, int]:
 def versions(app_key: str, entity_key: str) -> Response:
     rows = publishing.version_history(get_session(), g.actor, app_key, entity_key)
     return jsonify({"items": [{**r, "published_at": r["published_at"].isoformat()} for r in rows]})
-
-
-@api.get("/jobs/<job_id>")
-def job_status(job_id: str) -> Response:
-    job = get_job(get_session(), job_id, g.actor.workspace_id)
-    if job is None:
-        raise NotFound(f"No job '{job_id}'.")
-    return jsonify(job_json(job))

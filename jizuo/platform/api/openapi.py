@@ -260,9 +260,31 @@ def platform_paths() -> dict[str, Any]:
             "get": _op("list_roles", "The workspace's roles, built-in and defined"),
             "post": _op("create_role", "Define a role ({key, title, description})", "201", True),
         },
+        "/api/v1/jobs": {
+            "get": _op(
+                "list_jobs",
+                "The workspace's recent background jobs, newest first",
+                parameters=[
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"enum": ["queued", "started", "retrying", "finished", "failed"]},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                ],
+            ),
+        },
         "/api/v1/jobs/{id}": {
             "parameters": _path_params("id"),
             "get": _op("get_job", "Status and progress of a background job"),
+        },
+        "/api/v1/jobs/{id}/retry": {
+            "parameters": _path_params("id"),
+            "post": _op("retry_job", "Run a failed job again (admins, or its creator)", "202"),
         },
         "/api/v1/attachments": {
             "post": _op("upload_attachment", "Upload a file", "201", requestBody=upload),
