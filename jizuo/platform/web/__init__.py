@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
         admin_permissions,
         admin_users,
         auth_views,
+        job_views,
         token_views,
     )
     from jizuo.platform.web.blueprints import admin, auth
