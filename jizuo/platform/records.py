@@ -52,6 +52,7 @@ from jizuo.platform.query import (
 from jizuo.platform.record_checks import id_values, reference_errors, unique_errors
 from jizuo.platform.record_migrations import pending_migrations, upgrade_data
 from jizuo.platform.row_scope import record_names, stored_record_names
+from jizuo.platform.workflows import Workflow, workflow_of
 
 #: Filter operators an index on the field can answer.
 INDEXABLE_OPERATORS = ("eq", "in", "gt", "gte", "lt", "lte")
@@ -95,6 +96,16 @@ class EntityRecords:
         self.access: EntityAccess = entity_access(self.actor, published.app, self.definition)
         self.user = self.actor.expression_user()
         self.dialect = self.session.get_bind().dialect.name
+        self._workflow: tuple[Workflow | None] | None = None
+
+    def workflow(self) -> Workflow | None:
+        """The entity's published workflow (None without one), looked up once."""
+        if self._workflow is None:
+            found = workflow_of(
+                self.session, self.actor.workspace_id, self.published.app.id, self.definition.key
+            )
+            self._workflow = (found,)
+        return self._workflow[0]
 
     # -- what the actor may see ----------------------------------------------------
 
@@ -270,7 +281,7 @@ class EntityRecords:
         """Validate, complete and insert one record."""
         [(record_id, values)] = self._create([data], reason)
         # The inserted row as a persistent object, without reading it back.
-        record = Record(id=record_id, state=None, deleted_at=None, **values)
+        record = Record(id=record_id, deleted_at=None, **values)
         make_transient_to_detached(record)
         self.session.add(record)
         return record
@@ -304,12 +315,14 @@ class EntityRecords:
 
         now = utcnow()
         self._number(prepared, now)
+        workflow = self.workflow()
         values = [
             {
                 "workspace_id": self.actor.workspace_id,
                 "entity_id": self.entity_id,
                 "entity_version": self.published.version,
                 "data": data,
+                "state": workflow.initial if workflow else None,
                 "version": 1,
                 "created_at": now,
                 "created_by": self.actor.user_id,
@@ -362,6 +375,9 @@ class EntityRecords:
         data = self.validator.normalise(data)
         changed = {k for k in set(before) | set(data) if before.get(k) != data.get(k)}
         errors += self.validator.readonly_errors(before, changed, user)
+        workflow = self.workflow()
+        if workflow is not None:
+            errors += workflow.readonly_errors(record.state, changed)
         errors += self.validator.check(data, user)
         all_errors = [errors]
         self._database_checks([data], all_errors, [record.id])

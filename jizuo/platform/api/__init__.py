@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         openapi,
         problems,
         record_views,
+        workflow_views,
     )
 
     problems.register(app)

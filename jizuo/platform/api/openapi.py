@@ -297,6 +297,42 @@ def platform_paths() -> dict[str, Any]:
             "parameters": _path_params("id"),
             "get": _op("download_attachment", "An attachment's bytes"),
         },
+        f"{base}/records/{{id}}/transitions": {
+            "parameters": _path_params("app", "entity", "id"),
+            "get": _op(
+                "list_transitions",
+                "The record's state and the transitions leaving it: allowed now, or why not",
+            ),
+        },
+        f"{base}/records/{{id}}/transitions/{{name}}": {
+            "parameters": _path_params("app", "entity", "id", "name"),
+            "post": _op(
+                "take_transition",
+                "Take a transition ({values, comment, signature}; If-Match optional)",
+                body=True,
+            ),
+        },
+        f"{base}/records/{{id}}/approvals/{{transition}}": {
+            "parameters": _path_params("app", "entity", "id", "transition"),
+            "post": _op(
+                "decide_approval",
+                "Approve or reject a transition ({decision, comment})",
+                "201",
+                True,
+            ),
+        },
+        f"{base}/records/{{id}}/assignments": {
+            "parameters": _path_params("app", "entity", "id"),
+            "post": _op(
+                "create_assignment", "Assign the record ({user} or {role}, due_at)", "201", True
+            ),
+        },
+        "/api/v1/tasks": {
+            "get": _op("my_tasks", "Approvals the caller may give and assignments to them"),
+        },
+        "/api/v1/assignments/overdue": {
+            "get": _op("overdue_assignments", "Open assignments past their due time"),
+        },
     }
 
 
