@@ -152,3 +152,65 @@ def test_periodic_registration_is_checked():
     with pytest.raises(ValueError, match="at least 1"):
         register_periodic("test.c", _tick_a, every_seconds=0)
     register_periodic("test.a", _tick_a)  # the same function again is fine
+
+
+def test_tick_command_runs_due_functions(app):
+    from jizuo.cli import main
+
+    TICKS.clear()
+    result = app.test_cli_runner().invoke(main, ["tick"], obj={"app": app})
+    assert result.exit_code == 0 and "test.a" in result.output
+    again = app.test_cli_runner().invoke(main, ["tick"], obj={"app": app})
+    assert "test.a" not in again.output  # the state file remembers the last run
+    assert len(TICKS) == 1
+
+
+@pytest.mark.redis
+def test_one_tick_per_interval_however_many_workers_and_it_runs_periodic_work(app):
+    from redis import Redis
+    from rq import SimpleWorker
+
+    from jizuo.platform import jobs
+    from jizuo.platform.periodic import reset_periodic_state
+
+    app.config.update(REDIS_URL=REDIS_URL, QUEUE_NAME="jizuo-tick-test", TICK_SECONDS=10)
+    connection = Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter("*jizuo-tick-test*"):
+        connection.delete(key)
+    reset_periodic_state(app)
+    TICKS.clear()
+    assert jobs.enqueue_tick(app, connection, now=1000.0) is True
+    assert jobs.enqueue_tick(app, connection, now=1005.0) is False  # same interval
+    high = jobs.rq_queues(app, connection, ("high",))[0]
+    assert high.count == 1
+    SimpleWorker([high], connection=connection).work(burst=True)
+    assert [name for name, _ in TICKS] == ["a"]
+    reset_periodic_state(app)
+
+
+@pytest.mark.redis
+def test_sweep_redispatches_rows_whose_queue_entry_was_lost(app, session):
+    from redis import Redis
+    from rq import SimpleWorker
+
+    from jizuo.platform import jobs
+    from jizuo.platform.db import new_session
+
+    app.config.update(REDIS_URL=REDIS_URL, QUEUE_NAME="jizuo-sweep-test")
+    connection = Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter("*jizuo-sweep-test*"):
+        connection.delete(key)
+    factories.workspace(session)
+    job = enqueue(session, "test.count_workspaces", {"label": "lost"})
+    session.commit()
+    for queue in jobs.rq_queues(app, connection):
+        queue.empty()  # Redis lost it
+    writer = new_session(app, write=True)
+    writer.get(Job, job.id).created_at = datetime(2020, 1, 1)
+    writer.commit()
+    writer.close()
+    session.rollback()
+    assert jobs.sweep_jobs(app)["redispatched"] == [job.id]
+    SimpleWorker(jobs.rq_queues(app, connection), connection=connection).work(burst=True)
+    session.expire_all()
+    assert session.get(Job, job.id).status == "finished"
