@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     from jizuo.platform.api import (  # noqa: F401 - modules that add routes
         access_views,
         attachment_views,
+        automation_views,
         catalog_views,
         definition_views,
         job_views,

@@ -253,6 +253,19 @@ def platform_paths() -> dict[str, Any]:
             "parameters": _kinds_params("app", "key"),
             "post": _op("enable_definition", "Switch on or off ({enabled})", body=True),
         },
+        "/api/v1/apps/{app}/automations/{key}/webhook": {
+            "parameters": _path_params("app", "key"),
+            "get": _op("get_automation_webhook", "Where the automation's inbound webhook is"),
+            "post": _op(
+                "issue_automation_webhook", "A new webhook URL and HMAC secret, shown once", "201"
+            ),
+        },
+        "/api/v1/notifications": {
+            "get": _op("list_notifications", "The caller's notifications (?unread=true, limit)"),
+        },
+        "/api/v1/notifications/read": {
+            "post": _op("read_notifications", "Mark notifications read ({ids}, or all)", body=True),
+        },
         "/api/v1/openapi.json": {
             "get": _op("openapi", "This document, for the caller's workspace"),
         },

@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
         admin_users,
         auth_views,
         job_views,
+        notification_views,
         token_views,
     )
     from jizuo.platform.web.blueprints import admin, auth
