@@ -107,7 +107,9 @@ def _gate() -> Any:
         return None  # unknown URLs get their 404 from the router
     if rule == PUBLIC:
         if request.method not in SAFE_METHODS:
-            csrf.protect()  # sign-in forms too: no logging a victim into an attacker's account
+            # Sign-in forms too (no logging a victim into an attacker's account); only views
+            # marked ``@csrf.exempt`` skip it: inbound webhooks, which carry a signature instead.
+            csrf.protect(apply_exemptions=True)
         return None
     if rule is None:
         raise PermissionDenied("This page declares no access rule, so nobody may open it.")
