@@ -55,6 +55,7 @@ FINAL = ("finished", "failed")
 
 _KIND_QUEUES: dict[str, str] = {
     "platform.tick": "high",
+    "platform.run_automation": "high",
     "platform.migrate_records": "low",
 }
 _PREFIX_QUEUES: tuple[tuple[str, str], ...] = (

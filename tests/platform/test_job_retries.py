@@ -107,6 +107,7 @@ def test_queues_by_kind():
     assert queue_of("platform.migrate_records") == "low"
     assert queue_of("platform.tick") == "high"
     assert queue_of("automations.run") == "high"
+    assert queue_of("platform.run_automation") == "high"
     assert queue_of("webhooks.deliver") == "high"
     assert queue_of("imports.csv") == "low"
     assert queue_of("test.flaky") == "default"
