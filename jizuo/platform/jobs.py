@@ -174,12 +174,36 @@ def enqueue(
 
 
 def _dispatch_after_commit(session: Session, job_id: str, queue: str) -> None:
-    app = current_app._get_current_object()
+    """Dispatch when the enqueuing transaction commits, and never if it rolls back.
 
-    @event.listens_for(session, "after_commit", once=True)
-    def _dispatch(_session: Session) -> None:
+    SQLAlchemy also reports a released savepoint as ``after_commit``; the job's row is
+    committed only with the outermost transaction, so that is the one waited for. (The
+    listeners stay on the session, which lives for one request or job, answering no more.)
+    """
+    app = current_app._get_current_object()
+    settled = False
+    # The transaction (or savepoint) the row was written in, and those around it.
+    holders = []
+    holder = session.get_nested_transaction() or session.get_transaction()
+    while holder is not None:
+        holders.append(holder)
+        holder = holder.parent
+
+    def _dispatch(committed: Session) -> None:
+        nonlocal settled
+        if settled or committed.in_nested_transaction():
+            return
+        settled = True
         _QUEUE_HINTS[job_id] = queue
         dispatch(app, job_id)
+
+    def _abandon(_session: Session, previous: Any) -> None:
+        nonlocal settled
+        if any(previous is h for h in holders):
+            settled = True  # the row went with the rollback
+
+    event.listen(session, "after_commit", _dispatch)
+    event.listen(session, "after_soft_rollback", _abandon)
 
 
 #: The queue of jobs being dispatched, so dispatching needs no query to find it.

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from jizuo.platform import registry
+from jizuo.platform.db import new_session
 from jizuo.platform.jobs import enqueue
 from jizuo.platform.models import Job, Workspace
 from jizuo.platform.periodic import register_periodic, run_due_periodic
@@ -214,3 +215,29 @@ def test_sweep_redispatches_rows_whose_queue_entry_was_lost(app, session):
     SimpleWorker(jobs.rq_queues(app, connection), connection=connection).work(burst=True)
     session.expire_all()
     assert session.get(Job, job.id).status == "finished"
+
+
+def test_a_job_enqueued_in_a_savepoint_waits_for_the_real_commit(app, session, monkeypatch):
+    from jizuo.platform import jobs
+
+    dispatched = []
+    monkeypatch.setattr(jobs, "dispatch", lambda _app, job_id: dispatched.append(job_id))
+    write = new_session(app, write=True)
+    try:
+        with write.begin_nested():
+            inner = jobs.enqueue(write, "test.count_workspaces", {"label": "x"})
+        assert dispatched == []  # the savepoint was released, nothing is committed yet
+        write.commit()
+        assert dispatched == [inner.id]
+        lost = jobs.enqueue(write, "test.count_workspaces", {"label": "x"})
+        write.rollback()
+        write.commit()  # a later commit of the same session does not bring it back
+        assert lost.id not in dispatched and dispatched == [inner.id]
+        kept = jobs.enqueue(write, "test.count_workspaces", {"label": "kept"})
+        savepoint = write.begin_nested()
+        dropped = jobs.enqueue(write, "test.count_workspaces", {"label": "dropped"})
+        savepoint.rollback()
+        write.commit()
+        assert dispatched == [inner.id, kept.id] and dropped.id not in dispatched
+    finally:
+        write.close()
