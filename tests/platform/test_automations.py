@@ -284,7 +284,9 @@ def test_scheduled_automations_run_once_per_due_time(app, session, acme):
     }
     automate(session, actor, "daily", body)
     session.rollback()
-    soon = datetime.now(UTC) + timedelta(minutes=6)
+    # Ten seconds past a five-minute mark, so "thirty seconds later" is the same due time.
+    ahead = datetime.now(UTC) + timedelta(minutes=6)
+    soon = ahead.replace(minute=ahead.minute - ahead.minute % 5, second=10, microsecond=0)
     assert run_due_schedules(app, soon) == 1
     assert run_due_schedules(app, soon + timedelta(seconds=30)) == 0  # the same due time
     assert [t.data["note"] for t in records(session, actor, "svc", "ticket")] == ["daily check"]
