@@ -2,10 +2,11 @@
 
     python bench/automations.py [--database-url URL] [--redis-url URL] [--events N] [--quick]
 
-Each event is a record created by the bench (one transaction, which also enqueues the job);
-the job creates one effect record guarded by an action receipt keyed by its job id (as the
-automation engine's create-record action does). The baseline is a job of the same path that
-does nothing: the difference is the effect's own cost.
+Each event is a record created by the bench in one transaction. A published automation
+(trigger: ``bench.event`` created; action: create a ``bench.effect`` record from it) enqueues
+its run in that transaction, and the run creates the effect with its action receipt. The
+baseline is a do-nothing job enqueued with a record of an entity no automation watches: the
+difference is the automation's own cost (loading it, the condition, the action, the receipt).
 
 1. Throughput: N events enqueued first, then 1 or 2 ``jizuo worker --burst`` processes
    (fork per job, as in production) drain them; events/s from the first start to the last
@@ -13,9 +14,7 @@ does nothing: the difference is the effect's own cost.
 2. Latency from the event's commit to the effect's commit, p50/p95, with one worker running
    and events created one at a time.
 
-The automation engine (``jizuo.platform.automation_runner``) had not landed when this was
-written, so the job is a registered job doing what its create-record action does, not a
-published automation. Default database: a fresh SQLite file in a temporary folder. A
+Default database: a fresh SQLite file in a temporary folder. A
 PostgreSQL URL starts from an empty ``public`` schema (DROP SCHEMA public CASCADE), so never
 point it at a database whose data matters. Redis: db 12 by default, queue prefix
 ``jizuo-bench`` (its keys are deleted first). Not part of the test suite.
@@ -31,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,14 @@ from jizuo import create_app
 from jizuo.platform import jobs, registry
 from jizuo.platform.auth import system_actor
 from jizuo.platform.db import engine_of, make_engine, new_session
+from jizuo.platform.definitions import publish_definition, save_draft_definition
 from jizuo.platform.models import ActionReceipt, Job, Workspace
 from jizuo.platform.records import RecordStore
 from jizuo.platform.schema import upgrade_database
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE = "jizuo-bench"
-EFFECT_JOB = "bench.create_effect"
+AUTOMATION = "platform.run_automation"
 NOOP_JOB = "bench.noop"
 EVENT = {
     "key": "event",
@@ -57,6 +58,17 @@ EVENT = {
         "properties": {"label": {"type": "string", "maxLength": 100}, "qty": {"type": "integer"}},
         "required": ["label"],
     },
+}
+PING = {**EVENT, "key": "ping", "title": {"en": "Ping"}}
+CREATE_EFFECT = {
+    "trigger": {"on": "created", "entity": "bench.event"},
+    "actions": [
+        {
+            "type": "create_record",
+            "entity": "bench.effect",
+            "values": {"label": "'effect of ' + record.label", "source": "record.id"},
+        }
+    ],
 }
 EFFECT = {
     "key": "effect",
@@ -73,25 +85,9 @@ EFFECT = {
 }
 
 
-@registry.job(EFFECT_JOB)
-def create_effect(ctx, workspace_id: int, source_id: int, label: str) -> dict[str, Any]:  # noqa: ANN001
-    session = ctx.session
-    key = f"{ctx.job.id}:effect"
-    if session.scalar(select(ActionReceipt.id).where(ActionReceipt.key == key)) is None:
-        actor = system_actor(session.get(Workspace, workspace_id))
-        record = (
-            RecordStore(session, actor)
-            .entity("bench", "effect")
-            .create({"label": f"effect of {label}", "source": source_id})
-        )
-        session.add(ActionReceipt(key=key, workspace_id=workspace_id, result={"id": record.id}))
-        session.commit()
-    return {"effect_at": time.time()}
-
-
 @registry.job(NOOP_JOB)
 def noop(ctx, workspace_id: int, source_id: int, label: str) -> dict[str, Any]:  # noqa: ANN001
-    return {"effect_at": time.time()}
+    return {}
 
 
 def _setup(database_url: str | None, redis_url: str, folder: str) -> Any:
@@ -125,9 +121,11 @@ def _setup(database_url: str | None, redis_url: str, folder: str) -> Any:
         ws = catalog.create_workspace(session, "bench", {"en": "Bench"})
         actor = system_actor(ws)
         catalog.create_app_definition(session, actor, "bench", {"en": "Bench"})
-        for entity in (EVENT, EFFECT):
+        for entity in (EVENT, PING, EFFECT):
             catalog.create_entity(session, actor, "bench", entity)
             publishing.publish_entity(session, actor, "bench", entity["key"])
+        save_draft_definition(session, actor, "bench", "automation", "effects", CREATE_EFFECT)
+        publish_definition(session, actor, "bench", "automation", "effects")
         session.commit()
         workspace_id = ws.id
         session.close()
@@ -135,19 +133,22 @@ def _setup(database_url: str | None, redis_url: str, folder: str) -> Any:
 
 
 def _event(app: Any, workspace_id: int, kind: str, label: str) -> tuple[str, float]:
-    """Create one event record and enqueue its job in the same transaction."""
+    """Create one event record; its job is enqueued in the same transaction (by the
+    automation, or here for the baseline). Returns the job's id and the commit time."""
     session = new_session(app, write=True)
     try:
         actor = system_actor(session.get(Workspace, workspace_id))
-        record = RecordStore(session, actor).entity("bench", "event").create({"label": label})
-        row = jobs.enqueue(
-            session,
-            kind,
-            {"workspace_id": workspace_id, "source_id": record.id, "label": label},
-            workspace_id=workspace_id,
-        )
+        entity = "event" if kind == AUTOMATION else "ping"
+        record = RecordStore(session, actor).entity("bench", entity).create({"label": label})
+        if kind == AUTOMATION:
+            job_id = session.scalar(
+                select(Job.id).where(Job.kind == AUTOMATION).order_by(Job.created_at.desc())
+            )
+        else:
+            args = {"workspace_id": workspace_id, "source_id": record.id, "label": label}
+            job_id = jobs.enqueue(session, kind, args, workspace_id=workspace_id).id
         session.commit()
-        return row.id, time.time()
+        return job_id, time.time()
     finally:
         session.close()
 
@@ -197,6 +198,11 @@ def throughput(app: Any, workspace_id: int, kind: str, events: int, workers: int
     return events / span
 
 
+def _epoch(at: datetime) -> float:
+    # SQLite hands timestamps back without their zone; everything is stored in UTC.
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
 def latency(app: Any, workspace_id: int, kind: str, events: int) -> tuple[float, float]:
     proc = _worker(app)
     try:
@@ -214,7 +220,7 @@ def latency(app: Any, workspace_id: int, kind: str, events: int) -> tuple[float,
             while not _finished(app, [job_id]):
                 time.sleep(0.002)
         done = _finished(app, list(committed))
-        waits = sorted(1000 * (j.result["effect_at"] - committed[j.id]) for j in done)
+        waits = sorted(1000 * (_epoch(j.finished_at) - committed[j.id]) for j in done)
     finally:
         proc.terminate()
         proc.wait()
@@ -237,20 +243,20 @@ def main() -> None:
         with app.app_context():
             print(f"database: {engine_of(app).dialect.name}; redis: {args.redis_url}")
             print(f"\n== throughput, {args.events} events (events/s) ==")
-            print(f"  {'workers':>7}  {'noop job':>9}  {'create record':>13}  {'ratio':>6}")
+            print(f"  {'workers':>7}  {'noop job':>9}  {'automation':>13}  {'ratio':>6}")
             for workers in (1, 2):
                 base = throughput(app, workspace_id, NOOP_JOB, args.events, workers)
-                ours = throughput(app, workspace_id, EFFECT_JOB, args.events, workers)
+                ours = throughput(app, workspace_id, AUTOMATION, args.events, workers)
                 print(f"  {workers:>7}  {base:>9.1f}  {ours:>13.1f}  {ours / base:>6.0%}")
             print(f"\n== latency commit → effect, 1 worker, {args.latency_events} events (ms) ==")
             print(f"  {'job':>13}  {'p50':>7}  {'p95':>7}")
-            for kind, name in ((NOOP_JOB, "noop job"), (EFFECT_JOB, "create record")):
+            for kind, name in ((NOOP_JOB, "noop job"), (AUTOMATION, "automation")):
                 p50, p95 = latency(app, workspace_id, kind, args.latency_events)
                 print(f"  {name:>13}  {p50:>7.1f}  {p95:>7.1f}")
             session = new_session(app)
             effects = session.scalar(select(func.count()).select_from(ActionReceipt))
             session.close()
-            print(f"\neffects written: {effects} (one per create-record job)")
+            print(f"\neffects written: {effects} (one receipt per automation action)")
         engine_of(app).dispose()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
