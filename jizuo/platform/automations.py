@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from jizuo.platform.actor import Actor
 from jizuo.platform.auth import role_errors
 from jizuo.platform.catalog import published_of
-from jizuo.platform.definitions import definition_checker
+from jizuo.platform.definitions import definition_checker, published_definitions
 from jizuo.platform.errors import ValidationFailed, error
 from jizuo.platform.expressions import ExpressionError, check_expression, evaluate
 from jizuo.platform.metadata import EntityDefinition
@@ -440,27 +440,10 @@ def _load(session: Session, workspace_id: int) -> WorkspaceAutomations:
             .where(App.workspace_id == workspace_id)
         )
     }
-    rows = session.execute(
-        select(
-            Definition.id,
-            Definition.key,
-            Definition.published_version,
-            App.key,
-            DefinitionVersion.body,
-        )
-        .join(App, App.id == Definition.app_id)
-        .join(
-            DefinitionVersion,
-            (DefinitionVersion.definition_id == Definition.id)
-            & (DefinitionVersion.version == Definition.published_version),
-        )
-        .where(
-            Definition.workspace_id == workspace_id,
-            Definition.kind == "automation",
-            Definition.enabled.is_(True),
-        )
-        .order_by(Definition.id)
-    )
+    rows = [
+        (p.definition.id, p.definition.key, p.version, p.app_key, p.body)
+        for p in published_definitions(session, workspace_id, "automation")
+    ]
     by_entity: dict[int, list[Automation]] = {}
     scheduled, webhooks = [], []
     for definition_id, key, version, app_key, body in rows:
