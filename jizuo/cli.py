@@ -20,6 +20,7 @@ from jizuo.platform.actor import ADMIN
 from jizuo.platform.audit import verify_chain
 from jizuo.platform.auth import add_member, create_user, system_actor
 from jizuo.platform.db import engine_of, new_session
+from jizuo.platform.definitions import publish_definition, save_draft_definition
 from jizuo.platform.errors import JizuoError, NotFound
 from jizuo.platform.models import Job, User, Workspace
 from jizuo.platform.periodic import run_due_periodic
@@ -143,6 +144,12 @@ def install_demo(app: Flask, workspace_key: str) -> tuple[int, dict[str, str]]:
             define_role(session, actor, role["key"], role["title"], role["description"])
         for app_key, policy in demo["permissions"].items():
             save_app_permissions(session, actor, catalog.get_app(session, actor, app_key), policy)
+        for kind in ("workflow", "automation"):
+            for item in demo[f"{kind}s"]:
+                save_draft_definition(
+                    session, actor, item["app"], kind, item["key"], item["definition"]
+                )
+                publish_definition(session, actor, item["app"], kind, item["key"])
         passwords = {}
         for person in demo["users"]:
             passwords[person["username"]] = secrets.token_urlsafe(12)

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from jizuo.cli import main
 
+NCRS = "/api/v1/apps/qms/entities/ncr/records"
+
 
 def test_help_lists_every_command():
     result = CliRunner().invoke(main, ["--help"])
@@ -135,3 +137,38 @@ def test_user_commands_refuse_bad_input_and_change_nothing(app, session):
     taken = _invoke(app, ["workspace", "create", "default", "--title", "Again"])
     assert taken.exit_code == 1 and "exists already" in taken.output
     assert session.scalar(select(User).where(User.username == "bob")) is None
+
+
+def test_demo_ncr_workflow_and_automation_run_end_to_end(app, client):
+    from tests import factories
+
+    demo = CliRunner().invoke(main, ["demo", "--no-serve"], obj={"app": app})
+    inspector_pw = re.search(r"sample user: inspector  password: (\S+)", demo.output).group(1)
+    admin_pw = re.search(r"admin user: admin  password: (\S+)", demo.output).group(1)
+    token = re.search(r"API token: (\S+)", demo.output).group(1)
+    admin = {"Authorization": f"Bearer {token}"}
+    records = client.get(NCRS, headers=admin).json["items"]
+    assert {r["state"] for r in records} == {"open"}
+    ncr = records[0]
+
+    factories.login(client, "inspector", inspector_pw)
+    csrf = {"X-CSRFToken": factories.csrf_token(client, "/")}
+    submitted = client.post(f"{NCRS}/{ncr['id']}/transitions/submit", json={}, headers=csrf)
+    assert submitted.status_code == 200, submitted.json
+    refused = client.post(f"{NCRS}/{ncr['id']}/transitions/close", json={}, headers=csrf)
+    assert refused.status_code == 403  # inspectors may only submit
+
+    closing = {
+        "values": {"disposition": "return"},
+        "comment": "supplier agreed to take the lot back",
+        "signature": {"password": admin_pw, "meaning": "approved"},
+    }
+    wrong = {**closing, "signature": {"password": "not the password", "meaning": "approved"}}
+    refused = client.post(f"{NCRS}/{ncr['id']}/transitions/close", json=wrong, headers=admin)
+    assert refused.status_code == 422
+    closed = client.post(f"{NCRS}/{ncr['id']}/transitions/close", json=closing, headers=admin)
+    assert closed.status_code == 200 and closed.json["state"] == "closed"
+    history = client.get(f"{NCRS}/{ncr['id']}/history", headers=admin).json["items"]
+    assert history[-1]["diff"]["_signature"]["meaning"] == "approved"
+    notes = client.get("/api/v1/notifications", headers=csrf).json["items"]
+    assert any(ncr["data"]["number"] in n["text"] for n in notes)
