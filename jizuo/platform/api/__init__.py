@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         openapi,
         problems,
         record_views,
+        rules_views,
         workflow_views,
     )
 

@@ -222,6 +222,15 @@ def platform_paths() -> dict[str, Any]:
             "parameters": _path_params("app", "entity"),
             "get": _op("my_access", "What the caller may do: actions, transitions, field levels"),
         },
+        f"{base}/evaluate": {
+            "parameters": _path_params("app", "entity"),
+            "post": _op(
+                "evaluate_rules",
+                "Rules of a draft record ({data, record_id?}): visible, required, readonly, "
+                "computed values and spec marks, as the server evaluates them",
+                body=True,
+            ),
+        },
         "/api/v1/apps/{app}/permissions": {
             "parameters": _path_params("app"),
             "get": _op("get_permissions", "The app's permission policy (admins)"),
