@@ -13,6 +13,7 @@ from flask_babel import Babel
 from flask_login import LoginManager, UserMixin
 from sqlalchemy import select
 
+from jizuo.platform import i18n
 from jizuo.platform.db import get_session
 from jizuo.platform.models import User
 
@@ -66,6 +67,7 @@ def init_app(app: Flask) -> None:
     logins.user_loader(_load_user)
     logins.session_protection = "basic"
     logins.init_app(app)
+    i18n.init_app(app)  # before Babel, which reads where the catalogs are
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters["localized"] = localized
     app.jinja_env.globals["current_actor"] = lambda: g.get("actor")

@@ -1,0 +1,86 @@
+"""Languages of the pages: where the translations live and locale-aware formatting.
+
+The catalogs are plain files in the package (``jizuo/translations/<lang>/LC_MESSAGES``),
+compiled ``.mo`` next to the ``.po``, so installing needs no build step. Update them with::
+
+    pybabel extract -F babel.cfg -o /tmp/messages.pot jizuo
+    pybabel update -i /tmp/messages.pot -d jizuo/translations
+    pybabel compile -d jizuo/translations
+
+(``tests/platform/test_i18n.py`` fails while a message lacks its translation or a ``.mo``
+is older than its ``.po``.)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_decimal
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+#: Enough fraction digits that a stored value is shown as it is, only grouped.
+ALL_DIGITS = "#,##0." + "#" * 12
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name the message extractor looks for
+    """Mark a message for extraction without translating it (it is translated later)."""
+    return message
+
+
+#: Messages translated where they are used from a variable, so the extractor cannot see them.
+DEFERRED_MESSAGES = (
+    N_("Bad request"),
+    N_("Sign-in required"),
+    N_("Not allowed"),
+    N_("Not found"),
+    N_("Conflict"),
+    N_("Not valid"),
+    N_("Too many attempts"),
+)
+
+
+def number(value: Any, precision: int | None = None) -> str:
+    """A number in the current locale (grouped, the locale's decimal sign); ``precision``
+    fixes the fraction digits, else every stored digit is kept."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return "" if value is None else str(value)
+    if precision is not None:
+        pattern = "#,##0." + "0" * precision if precision > 0 else "#,##0"
+        return format_decimal(value, format=pattern)
+    return format_decimal(value, format=ALL_DIGITS if not isinstance(value, int) else "#,##0")
+
+
+def date_text(value: Any) -> str:
+    """A date (or ISO date text) in the current locale."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "medium") if isinstance(value, date) else str(value or "")
+
+
+def datetime_text(value: Any) -> str:
+    """A date and time (or ISO date-time text) in the current locale."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium")
+    return str(value or "")
+
+
+def init_app(app: Flask) -> None:
+    """Point flask-babel at the package's catalogs and add the formatting filters."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["date"] = date_text
+    app.jinja_env.filters["datetime"] = datetime_text
