@@ -6,13 +6,23 @@ through ``EntityRecords.visible`` first, and the field lists here skip hidden fi
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from jizuo.platform.errors import NotFound, PermissionDenied
+from sqlalchemy import ColumnElement, false, func, or_, select
+
+from jizuo.platform.errors import BadRequest, NotFound, PermissionDenied
+from jizuo.platform.i18n import date_text, datetime_text, number
 from jizuo.platform.metadata import EntityDefinition, Field
-from jizuo.platform.records import EntityRecords, RecordStore
+from jizuo.platform.models import Record
+from jizuo.platform.query import Filter, encode_cursor, filter_clause, parse_filters
+from jizuo.platform.records import EntityRecords, Page, RecordStore
 
 MAX_DEFAULT_COLUMNS = 6
 
@@ -101,5 +111,241 @@ def display(field: Field, value: Any, links: dict[tuple[str, int], Link]) -> Any
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if field.kind in ("date", "datetime") and isinstance(value, str):
+        return date_text(value) if field.kind == "date" else datetime_text(value)
+    if isinstance(value, int | float):
+        value = number(value, field.schema.get("x-precision"))
     unit = field.schema.get("x-unit")
     return f"{value} {unit}" if unit else str(value)
+
+
+# -- list views: filters, search, pages and their counts -------------------------------
+
+#: Query parameters of a list page that are not filters.
+LIST_PARAMS = frozenset({"cursor", "order_by", "limit", "q", "start"})
+#: Fields the search box looks in (text the user typed or picked).
+SEARCHABLE = frozenset(
+    {"text", "long_text", "email", "url", "phone", "auto_number", "single_select"}
+)
+#: A list's count is exact up to this many records; beyond it, estimated.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class ColumnFilter:
+    """The filter input(s) of a list column: ``kind`` is text, range, date or select;
+    ``params`` the query parameters (record-store filter operators) it fills in."""
+
+    field: Field
+    kind: str
+    params: tuple[str, ...]
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+def column_filter(field: Field) -> ColumnFilter | None:
+    """The filter a column offers, from its field type (None: not filterable here)."""
+    key, kind = field.key, field.kind
+    if kind in ("text", "long_text", "email", "url", "phone", "auto_number"):
+        return ColumnFilter(field, "text", (f"{key}__contains",))
+    if kind in ("integer", "decimal", "measurement", "computed") and field.sql_type == "number":
+        return ColumnFilter(field, "range", (f"{key}__gte", f"{key}__lte"))
+    if kind in ("date", "datetime"):
+        return ColumnFilter(field, "date", (f"{key}__gte", f"{key}__lte"))
+    if kind == "single_select":
+        return ColumnFilter(field, "select", (key,), option_labels(field, field.schema["enum"]))
+    if kind == "multi_select":
+        values = field.schema.get("items", {}).get("enum", [])
+        return ColumnFilter(field, "select", (f"{key}__contains",), option_labels(field, values))
+    if kind == "boolean":
+        return ColumnFilter(field, "select", (key,), (("true", "✓"), ("false", "✗")))
+    return None
+
+
+def option_labels(field: Field, values: list[Any]) -> tuple[tuple[str, Any], ...]:
+    """Options of a select as (value, label); labels from ``x-enum-labels`` (localizable)."""
+    labels = field.schema.get("x-enum-labels", {})
+    if field.kind == "multi_select":
+        labels = field.schema.get("items", {}).get("x-enum-labels", labels)
+    return tuple((str(v), labels.get(str(v), str(v))) for v in values)
+
+
+def default_order(records: EntityRecords) -> str | None:
+    """The definition's ``list.order_by`` (unless the viewer may not see that field)."""
+    order_by = records.definition.raw.get("list", {}).get("order_by")
+    if order_by and order_by.lstrip("-") in records.access.hidden:
+        return None
+    return order_by
+
+
+def list_filters(records: EntityRecords, params: dict[str, str]) -> list[Filter]:
+    """The record-store filters of a list page's query parameters.
+
+    A date typed into the 'to' box of a date-time column means up to the end of that day."""
+    filters = []
+    for flt in parse_filters(params, set(LIST_PARAMS)):
+        f = records.definition.fields.get(flt.name)
+        if f is not None and f.kind == "datetime" and flt.op == "lte" and len(flt.value) == 10:
+            try:
+                next_day = date.fromisoformat(flt.value) + timedelta(days=1)
+            except ValueError:
+                raise BadRequest(f"Filter '{flt.name}' needs a date.") from None
+            flt = Filter(flt.name, "lt", next_day.isoformat())
+        filters.append(flt)
+    return filters
+
+
+def search_fields(records: EntityRecords) -> list[Field]:
+    """The visible top-level text fields the search box looks in."""
+    return [
+        f for f in form_fields(records.definition, records.access.hidden) if f.kind in SEARCHABLE
+    ]
+
+
+def search_clause(records: EntityRecords, text: str | None) -> ColumnElement | None:
+    """Records with ``text`` in any searchable field (None: no search)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    fields = search_fields(records)
+    if not fields:
+        return false()
+    return or_(
+        *(
+            filter_clause(records.dialect, records.definition, Filter(f.key, "contains", text))
+            for f in fields
+        )
+    )
+
+
+def find(
+    records: EntityRecords,
+    filters: list[Filter],
+    text: str | None = None,
+    *,
+    order_by: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """A page of records matching every filter and the search text (``EntityRecords.list``
+    plus the search, an OR over the text fields)."""
+    query, ordering = records.list_query(filters, order_by=order_by, limit=limit, cursor=cursor)
+    clause = search_clause(records, text)
+    if clause is not None:
+        query = query.where(clause)
+    rows = list(records.session.scalars(query))
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(ordering.value_of(last), last.id)
+    return Page(items, next_cursor)
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many records a list has: ``exact``, an estimate (``about``) or more than ``value``."""
+
+    value: int
+    how: str  # "exact", "about" or "more"
+
+
+def count(records: EntityRecords, filters: list[Filter], text: str | None) -> Count:
+    """Count a list cheaply: exactly up to ``COUNT_CAP`` (reading at most one more id), beyond
+    that PostgreSQL's planner estimate, or 'more than COUNT_CAP' where there is none."""
+    query, _ = records.list_query(filters, limit=COUNT_CAP)
+    clause = search_clause(records, text)
+    if clause is not None:
+        query = query.where(clause)
+    ids = query.with_only_columns(Record.id).order_by(None)
+    capped = records.session.scalar(
+        select(func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())
+    )
+    if capped <= COUNT_CAP:
+        return Count(capped, "exact")
+    if records.dialect == "postgresql":
+        estimate = planner_rows(records.session, ids.limit(None))
+        if estimate > COUNT_CAP:
+            return Count(round_estimate(estimate), "about")
+    return Count(COUNT_CAP, "more")
+
+
+def planner_rows(session: Any, query: Any) -> int:
+    """PostgreSQL's estimate of the rows a query returns (``EXPLAIN``, nothing is run)."""
+    compiled = query.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    plan = session.connection().exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+    )
+    raw = plan.scalar()
+    document = json.loads(raw) if isinstance(raw, str) else raw
+    return int(document[0]["Plan"]["Plan Rows"])
+
+
+def round_estimate(n: int) -> int:
+    """An estimate rounded to two significant digits (it is not more precise than that)."""
+    digits = len(str(n)) - 2
+    return n if digits <= 0 else round(n, -digits)
+
+
+# -- CSV export ----------------------------------------------------------------------
+
+#: Cells starting with these would run as formulas in a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_BATCH = 500
+
+
+def export_fields(records: EntityRecords) -> list[Field]:
+    """Every field the viewer may see, in layout order (hidden fields never)."""
+    return form_fields(records.definition, records.access.hidden)
+
+
+def csv_cell(field: Field, value: Any) -> Any:
+    """One CSV cell: the stored value (lists joined, child rows as JSON), never a formula."""
+    if value is None:
+        return ""
+    if field.kind in ("child_table", "object"):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(records: EntityRecords, batches: Iterable[list[Record]], header: list[str]) -> str:
+    """The CSV document (UTF-8 with BOM, so spreadsheets read Chinese text) of the records."""
+    fields = export_fields(records)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for batch in batches:
+        for record in batch:
+            data = records.visible(record.data)
+            system = [record.id, record.state or "", record.created_at.isoformat()]
+            writer.writerow(system + [csv_cell(f, data.get(f.key)) for f in fields])
+    return out.getvalue()
+
+
+def filtered_batches(
+    records: EntityRecords, filters: list[Filter], text: str | None, order_by: str | None, cap: int
+) -> Iterator[list[Record]]:
+    """Every record of a filtered list, a page at a time, at most ``cap`` of them."""
+    cursor, sent = None, 0
+    while sent < cap:
+        page = find(
+            records,
+            filters,
+            text,
+            order_by=order_by,
+            limit=min(EXPORT_BATCH, cap - sent),
+            cursor=cursor,
+        )
+        yield page.items
+        sent += len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return

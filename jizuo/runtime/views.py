@@ -11,22 +11,77 @@ from typing import Any
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from jizuo.platform import catalog
 from jizuo.platform.approvals import assign, decide
+from jizuo.platform.auth import user_workspaces
 from jizuo.platform.db import get_session
-from jizuo.platform.errors import JizuoError, NotFound, PermissionDenied, ValidationFailed, error
+from jizuo.platform.errors import (
+    BadRequest,
+    JizuoError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    error,
+)
 from jizuo.platform.models import Assignment, User
-from jizuo.platform.query import parse_filters
-from jizuo.platform.records import RecordStore
+from jizuo.platform.records import EntityRecords, RecordStore
 from jizuo.platform.security import MEMBER_RULE, access
 from jizuo.platform.transitions import apply_transition, available_transitions
+from jizuo.platform.web import localized
 from jizuo.runtime.blueprint import runtime
-from jizuo.runtime.presenting import display, form_fields, list_columns, resolve_links, title_of
+from jizuo.runtime.presenting import (
+    Count,
+    column_filter,
+    count,
+    csv_text,
+    default_order,
+    display,
+    export_fields,
+    filtered_batches,
+    find,
+    form_fields,
+    list_columns,
+    list_filters,
+    resolve_links,
+    search_fields,
+    title_of,
+)
 
-LIST_PARAMS = {"cursor", "order_by", "limit"}
+#: Most records one CSV export holds (a bigger export is a job for the API).
+EXPORT_MAX_ROWS = 50_000
+#: Most records one bulk action takes.
+BULK_MAX = 500
+
+
+@runtime.app_context_processor
+def _navigation() -> dict[str, Any]:
+    """What the top bar needs on every page: the signed-in user's workspaces (on demand)."""
+
+    def my_workspaces() -> list[Any]:
+        if not current_user.is_authenticated:
+            return []
+        return user_workspaces(get_session(), current_user.id)
+
+    return {"my_workspaces": my_workspaces}
+
+
+def readable_entities(store: RecordStore, app_key: str) -> list[tuple[str, Any]]:
+    """The app's published entities the user may read, as (key, title): its menu."""
+    out = []
+    for entity in catalog.list_entities(store.session, store.actor, app_key):
+        if entity.published_version is None:
+            continue
+        try:
+            records = store.entity(app_key, entity.key)
+        except (NotFound, PermissionDenied):
+            continue
+        if records.access.allows("read"):
+            out.append((entity.key, records.definition.raw.get("title", entity.key)))
+    return out
 
 
 @runtime.get("/<app_key>/")
@@ -34,18 +89,12 @@ LIST_PARAMS = {"cursor", "order_by", "limit"}
 def app_home(app_key: str) -> str:
     db = get_session()
     app = catalog.get_app(db, g.actor, app_key)
-    store = RecordStore(db, g.actor)
-    entities = []
-    for entity in catalog.list_entities(db, g.actor, app_key):
-        if entity.published_version is None:
-            continue
-        try:
-            records = store.entity(app_key, entity.key)
-        except PermissionDenied:
-            continue
-        if records.access.allows("read"):
-            entities.append((entity.key, records.definition.raw.get("title", entity.key)))
+    entities = readable_entities(RecordStore(db, g.actor), app_key)
     return render_template("runtime/app.html", app=app, entities=entities)
+
+
+def _list_params() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if v.strip() != ""}
 
 
 @runtime.get("/<app_key>/<entity_key>/")
@@ -53,27 +102,126 @@ def app_home(app_key: str) -> str:
 def record_list(app_key: str, entity_key: str) -> str:
     store = RecordStore(get_session(), g.actor)
     records = store.entity(app_key, entity_key)
-    params = {k: v for k, v in request.args.items() if v != ""}
-    page = records.list(
-        parse_filters(params, LIST_PARAMS),
-        order_by=params.get("order_by"),
-        limit=current_app.config["DEFAULT_PAGE_SIZE"],
-        cursor=params.get("cursor"),
-    )
+    params = _list_params()
+    filters = list_filters(records, params)
+    text = params.get("q")
+    order_by = params.get("order_by") or default_order(records)
+    cursor = params.get("cursor")
+    page_size = current_app.config["DEFAULT_PAGE_SIZE"]
+    page = find(records, filters, text, order_by=order_by, limit=page_size, cursor=cursor)
+    start = int(params["start"]) if params.get("start", "").isdigit() and cursor else 1
+    if cursor is None and page.next_cursor is None:
+        total = Count(len(page.items), "exact")  # all on one page: nothing to count
+    else:
+        total = count(records, filters, text)
     visible = [(r.id, records.visible(r.data)) for r in page.items]
     links = resolve_links(store, records.definition, [data for _, data in visible])
     columns = list_columns(records)
     rows = [(rid, [display(f, data.get(f.key), links) for f in columns]) for rid, data in visible]
+    kept = {k: v for k, v in params.items() if k not in ("cursor", "start")}
     return render_template(
         "runtime/list.html",
+        app=records.published.app,
         app_key=app_key,
         entity_key=entity_key,
+        menu=readable_entities(store, app_key),
         definition=records.definition,
-        columns=columns,
+        columns=[(f, column_filter(f)) for f in columns],
         rows=rows,
+        params=params,
+        kept=kept,
+        order_by=order_by or "",
+        text=text or "",
+        first=start,
+        last=start + len(rows) - 1,
+        total=total,
         next_cursor=page.next_cursor,
-        may_create=records.access.allows("create"),
+        filtered=bool(filters or text),
+        searchable=bool(search_fields(records)),
+        # The form pages link here once they exist.
+        may_create=records.access.allows("create")
+        and "runtime.new_record" in current_app.view_functions,
+        may_delete=records.access.allows("delete"),
+        may_export=records.access.allows("export"),
     )
+
+
+def _csv_response(records: EntityRecords, batches: Any) -> Response:
+    header = ["id", _("State"), _("Created")] + [
+        localized(f.schema.get("title") or f.key) for f in export_fields(records)
+    ]
+    body = csv_text(records, batches, header)
+    name = f"{records.published.app.key}-{records.definition.key}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@runtime.get("/<app_key>/<entity_key>/export")
+@access(MEMBER_RULE)
+def export_list(app_key: str, entity_key: str) -> Response:
+    """The filtered list as CSV (the same filters, search and order as the page)."""
+    records = RecordStore(get_session(), g.actor).entity(app_key, entity_key)
+    records.access.require("export")
+    params = _list_params()
+    filters = list_filters(records, params)
+    order_by = params.get("order_by") or default_order(records)
+    batches = filtered_batches(records, filters, params.get("q"), order_by, EXPORT_MAX_ROWS)
+    return _csv_response(records, batches)
+
+
+def _selected_ids() -> list[int]:
+    ids = sorted({int(v) for v in request.form.getlist("ids") if v.isdigit()})
+    if not ids:
+        raise BadRequest(_("Select at least one record."))
+    if len(ids) > BULK_MAX:
+        raise BadRequest(_("Select at most %(n)s records at a time.", n=BULK_MAX))
+    return ids
+
+
+@runtime.post("/<app_key>/<entity_key>/export")
+@access(MEMBER_RULE)
+def export_selected(app_key: str, entity_key: str) -> Response:
+    """The ticked records as CSV."""
+    records = RecordStore(get_session(), g.actor).entity(app_key, entity_key)
+    records.access.require("export")
+    found = records.get_many(set(_selected_ids()))
+    return _csv_response(records, [[found[i] for i in sorted(found)]])
+
+
+def _back_to_list(app_key: str, entity_key: str) -> Response:
+    """Back to the list with the filters it had (only its own query string is kept)."""
+    query = request.form.get("list_query", "")
+    target = url_for("runtime.record_list", app_key=app_key, entity_key=entity_key)
+    return redirect(f"{target}?{query}" if query and "\\" not in query else target)
+
+
+@runtime.post("/<app_key>/<entity_key>/delete")
+@access(MEMBER_RULE)
+def delete_selected(app_key: str, entity_key: str) -> Response:
+    """Delete the ticked records; those that cannot go (referenced, out of reach) stay and
+    are named, the others are deleted."""
+    db = get_session()
+    records = RecordStore(db, g.actor).entity(app_key, entity_key)
+    records.access.require("delete")
+    deleted, refused = 0, []
+    for record_id in _selected_ids():
+        savepoint = db.begin_nested()
+        try:
+            records.delete(record_id, reason=request.form.get("reason") or None)
+            savepoint.commit()
+            deleted += 1
+        except JizuoError as exc:
+            savepoint.rollback()
+            refused.append(f"#{record_id}: {exc.detail}")
+    db.commit()
+    if deleted:
+        flash(_("Deleted %(n)s record(s).", n=deleted))
+    for reason in refused:
+        flash(_("Not deleted: %(reason)s", reason=reason))
+    return _back_to_list(app_key, entity_key)
 
 
 @runtime.get("/<app_key>/<entity_key>/<int:record_id>")
