@@ -11,7 +11,14 @@ from jizuo.platform.security import PUBLIC, RULES, access_rule
 from tests import factories
 
 #: The only routes anyone may open without signing in.
-ALLOW_LIST = {"static", "runtime.static", "healthz", "auth.login", "auth.switch_language", "auth.inbound_webhook"}
+ALLOW_LIST = {
+    "static",
+    "runtime.static",
+    "healthz",
+    "auth.login",
+    "auth.switch_language",
+    "auth.inbound_webhook",
+}
 
 
 def _url(app, rule) -> str:  # noqa: ANN001
