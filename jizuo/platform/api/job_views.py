@@ -29,7 +29,7 @@ def job_body(job: Job) -> dict[str, Any]:
 @api.get("/jobs")
 def list_workspace_jobs() -> Response:
     limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise BadRequest("'limit' must be a whole number from 1 to 500.")
     rows = list_jobs(
         get_session(), g.actor.workspace_id, status=request.args.get("status"), limit=int(limit)

@@ -85,6 +85,6 @@ def if_match_version() -> int:
     if not header:
         raise PreconditionRequired("Send 'If-Match' with the version you edited (the ETag).")
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise BadRequest(f"'If-Match: {header}' is not a record version.")
     return int(value)

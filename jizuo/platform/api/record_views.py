@@ -34,7 +34,7 @@ def _with_etag(response: Response, version: int) -> Response:
 def _limit() -> int:
     raw = request.args.get("limit", str(current_app.config["DEFAULT_PAGE_SIZE"]))
     maximum = current_app.config["MAX_PAGE_SIZE"]
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise BadRequest(
             f"'limit' must be a whole number from 1 to {maximum}.", errors=[error("limit", raw)]
         )

@@ -61,7 +61,10 @@ def login() -> Response | tuple[str, int] | str:
         message = _("Wrong username or password.")
         page = render_template("auth/login.html", next=next_url, username=username, error=message)
         return page, 401
-    session.clear()  # a fresh session: nothing from before sign-in carries over
+    lang = session.get("lang")
+    session.clear()  # a fresh session: nothing from before sign-in carries over...
+    if lang in LANGUAGES:
+        session["lang"] = lang  # ...but the language the user just chose
     login_user(SessionUser(user))
     workspaces = user_workspaces(db, user.id)
     if workspaces:
