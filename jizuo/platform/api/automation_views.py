@@ -6,7 +6,7 @@ from flask import Response, g, jsonify, request
 
 from jizuo.platform import automation_runner  # noqa: F401 - the listener, job and schedule
 from jizuo.platform.api import api
-from jizuo.platform.api.problems import json_body
+from jizuo.platform.api.problems import json_body, page_limit
 from jizuo.platform.api.serialize import iso_time
 from jizuo.platform.db import get_session
 from jizuo.platform.definitions import get_definition
@@ -47,13 +47,7 @@ def issue_automation_webhook(app_key: str, key: str) -> tuple[Response, int]:
 def my_notifications() -> Response:
     session = get_session()
     unread = request.args.get("unread", "").lower() in ("1", "true", "yes")
-    try:
-        limit = min(max(int(request.args.get("limit", 50)), 1), 500)
-    except ValueError:
-        raise BadRequest(
-            "limit must be a number.", errors=[error("limit", "not a number")]
-        ) from None
-    rows = list_notifications(session, g.actor, unread_only=unread, limit=limit)
+    rows = list_notifications(session, g.actor, unread_only=unread, limit=page_limit(50, 500))
     return jsonify({"items": [as_json(r) for r in rows], "unread": unread_count(session, g.actor)})
 
 

@@ -7,9 +7,10 @@ from typing import Any
 from flask import Response, g, jsonify, request
 
 from jizuo.platform.api import api
+from jizuo.platform.api.problems import page_limit
 from jizuo.platform.api.serialize import job_json
 from jizuo.platform.db import get_session
-from jizuo.platform.errors import BadRequest, NotFound
+from jizuo.platform.errors import NotFound
 from jizuo.platform.jobs import get_job, list_jobs, may_retry, retry_job
 from jizuo.platform.models import Job
 
@@ -28,11 +29,9 @@ def job_body(job: Job) -> dict[str, Any]:
 
 @api.get("/jobs")
 def list_workspace_jobs() -> Response:
-    limit = request.args.get("limit", "50")
-    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
-        raise BadRequest("'limit' must be a whole number from 1 to 500.")
+    limit = page_limit(50, 500)
     rows = list_jobs(
-        get_session(), g.actor.workspace_id, status=request.args.get("status"), limit=int(limit)
+        get_session(), g.actor.workspace_id, status=request.args.get("status"), limit=limit
     )
     return jsonify({"items": [job_body(j) for j in rows]})
 

@@ -88,3 +88,14 @@ def if_match_version() -> int:
     if not (value.isascii() and value.isdigit()):
         raise BadRequest(f"'If-Match: {header}' is not a record version.")
     return int(value)
+
+
+def page_limit(default: int, maximum: int) -> int:
+    """The ``limit`` query parameter: a whole number from 1 to ``maximum`` (ASCII digits only:
+    ``'¹'.isdigit()`` is true, yet ``int('¹')`` fails)."""
+    raw = request.args.get("limit", str(default))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise BadRequest(
+            f"'limit' must be a whole number from 1 to {maximum}.", errors=[error("limit", raw)]
+        )
+    return int(raw)

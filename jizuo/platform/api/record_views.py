@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 
 from jizuo.platform.api import api
-from jizuo.platform.api.problems import if_match_version, json_body
+from jizuo.platform.api.problems import if_match_version, json_body, page_limit
 from jizuo.platform.api.serialize import history_json, record_json
 from jizuo.platform.db import get_session
-from jizuo.platform.errors import BadRequest, error
+from jizuo.platform.errors import BadRequest
 from jizuo.platform.query import parse_filters
 from jizuo.platform.records import EntityRecords, RecordStore
 
@@ -32,13 +32,8 @@ def _with_etag(response: Response, version: int) -> Response:
 
 
 def _limit() -> int:
-    raw = request.args.get("limit", str(current_app.config["DEFAULT_PAGE_SIZE"]))
-    maximum = current_app.config["MAX_PAGE_SIZE"]
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
-        raise BadRequest(
-            f"'limit' must be a whole number from 1 to {maximum}.", errors=[error("limit", raw)]
-        )
-    return int(raw)
+    config = current_app.config
+    return page_limit(config["DEFAULT_PAGE_SIZE"], config["MAX_PAGE_SIZE"])
 
 
 @api.get(RECORDS)
