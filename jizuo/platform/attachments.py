@@ -22,11 +22,9 @@ from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from jizuo.platform.actor import ADMIN, Actor
-from jizuo.platform.catalog import published_of
-from jizuo.platform.errors import NotFound, PermissionDenied, ValidationFailed, error
+from jizuo.platform.errors import NotFound, ValidationFailed, error
 from jizuo.platform.models import App, Attachment, AttachmentLink, Entity, Record
-from jizuo.platform.permissions import entity_access
-from jizuo.platform.query import entity_is
+from jizuo.platform.permissions import readable_records
 
 CHUNK = 1024 * 1024
 
@@ -114,23 +112,16 @@ def _readable_through_records(session: Session, actor: Actor, ids: set[int]) -> 
     by_entity = defaultdict(set)
     for record_id, entity_id in entity_of.items():
         by_entity[entity_id].add(record_id)
-    dialect = session.get_bind().dialect.name
     readable: set[int] = set()
     for entity_id, record_ids in by_entity.items():
         entity, app = session.execute(
             select(Entity, App).join(App, App.id == Entity.app_id).where(Entity.id == entity_id)
         ).one()
-        try:
-            access = entity_access(actor, app, published_of(session, entity).definition)
-            if not access.allows("read"):
-                continue
-            scope = access.scope_clause("read", dialect, actor.expression_user())
-        except (NotFound, PermissionDenied):
+        found = readable_records(session, actor, app, entity)
+        if found is None:
             continue
-        query = select(Record.id).where(
-            Record.id.in_(record_ids), entity_is(entity_id), Record.deleted_at.is_(None)
-        )
-        for record_id in session.scalars(query if scope is None else query.where(scope)):
+        query, access = found
+        for record_id in session.scalars(query.where(Record.id.in_(record_ids))):
             readable |= {a for a, field in by_record[record_id] if field not in access.hidden}
     return readable
 

@@ -26,16 +26,17 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import ADMIN, DESIGNER, MEMBER, Actor
 from jizuo.platform.admin_log import log_admin_event
 from jizuo.platform.catalog import check_key, check_title, published_of
-from jizuo.platform.errors import Conflict, PermissionDenied, ValidationFailed, error
+from jizuo.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, error
 from jizuo.platform.expressions import ExpressionError
 from jizuo.platform.metadata import EntityDefinition
-from jizuo.platform.models import App, Entity, Role
+from jizuo.platform.models import App, Entity, Record, Role
+from jizuo.platform.query import entity_is
 from jizuo.platform.row_scope import RowScope, compile_scope
 
 ACTIONS = ("read", "create", "update", "delete", "export")
@@ -191,6 +192,27 @@ def entity_access(actor: Actor, app: App, definition: EntityDefinition) -> Entit
         actions -= WRITE_ACTIONS
     closed = {k: v for k, v in levels.items() if v != "write"}
     return EntityAccess(ref, frozenset(actions), frozenset(transitions), closed, scopes)
+
+
+def readable_records(
+    session: Session, actor: Actor, app: App, entity: Entity
+) -> tuple[Select, EntityAccess] | None:
+    """A SELECT of the ids of an entity's live records the actor may read (row scope applied),
+    with the actor's access; None when the actor may read none of them."""
+    try:
+        access = entity_access(actor, app, published_of(session, entity).definition)
+        if not access.allows("read"):
+            return None
+        dialect = session.get_bind().dialect.name
+        scope = access.scope_clause("read", dialect, actor.expression_user())
+    except (NotFound, PermissionDenied):
+        return None
+    query = select(Record.id).where(
+        Record.workspace_id == actor.workspace_id,
+        entity_is(entity.id),
+        Record.deleted_at.is_(None),
+    )
+    return (query if scope is None else query.where(scope)), access
 
 
 def role_grants(

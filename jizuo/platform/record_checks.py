@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import Actor
 from jizuo.platform.attachments import readable_attachments
-from jizuo.platform.catalog import get_app_entity, published_of
-from jizuo.platform.errors import NotFound, PermissionDenied, error
+from jizuo.platform.catalog import get_app_entity
+from jizuo.platform.errors import NotFound, error
 from jizuo.platform.metadata import EntityDefinition, Field
 from jizuo.platform.models import Membership, Record
-from jizuo.platform.permissions import entity_access
+from jizuo.platform.permissions import readable_records
 from jizuo.platform.query import entity_is, field_sql
 
 CHUNK = 5000
@@ -97,19 +97,10 @@ def _linkable(session: Session, actor: Actor, ref: str) -> Any:
         app, entity = get_app_entity(
             session, dataclasses.replace(actor, app_keys=None), app_key, entity_key
         )
-        access = entity_access(actor, app, published_of(session, entity).definition)
-        if not access.allows("read"):
-            return None
-        dialect = session.get_bind().dialect.name
-        scope = access.scope_clause("read", dialect, actor.expression_user())
-    except (NotFound, PermissionDenied):
+    except NotFound:
         return None
-    query = select(Record.id).where(
-        Record.workspace_id == actor.workspace_id,
-        entity_is(entity.id),
-        Record.deleted_at.is_(None),
-    )
-    return query if scope is None else query.where(scope)
+    readable = readable_records(session, actor, app, entity)
+    return None if readable is None else readable[0]
 
 
 def unique_errors(
