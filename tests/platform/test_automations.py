@@ -16,8 +16,7 @@ from jizuo.platform.jobs import execute_job
 from jizuo.platform.models import ActionReceipt, Job
 from jizuo.platform.records import RecordStore
 from jizuo.platform.registry import register_pack_function
-from tests.conftest import REDIS_URL
-from tests.platform.test_automations_support import (
+from tests.automation_support import (
     CHAIN_A,
     CHAIN_B,
     automate,
@@ -27,6 +26,7 @@ from tests.platform.test_automations_support import (
     records,
     use_rq,
 )
+from tests.conftest import REDIS_URL
 
 CALLS: list[dict] = []
 

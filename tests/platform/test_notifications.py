@@ -9,7 +9,7 @@ from sqlalchemy import select
 from jizuo.platform.auth import add_member, create_user
 from jizuo.platform.models import Notification, Role, Workspace
 from tests import factories
-from tests.platform.test_automations_support import automate, create, plant
+from tests.automation_support import automate, create, plant
 
 NOTIFY = {
     "trigger": {"on": "created", "entity": "sales.order"},

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from jizuo.platform.models import ActionReceipt, Job, User, Workspace
 from jizuo.platform.webhooks import sign, verify
 from tests import factories
-from tests.platform.test_automations_support import automate, create, jobs, plant, records
+from tests.automation_support import automate, create, jobs, plant, records
 
 SECRET = "s3cret-shared-with-the-erp"
 
@@ -205,8 +205,8 @@ def test_a_reissued_secret_replaces_the_old_one(session, hook, client):
 
 @pytest.mark.redis
 def test_an_outbound_webhook_is_retried_by_rq_until_answered(app, session, acme, receiver):
+    from tests.automation_support import use_rq
     from tests.conftest import REDIS_URL
-    from tests.platform.test_automations_support import use_rq
 
     _, actor = acme
     work = use_rq(app, REDIS_URL)
