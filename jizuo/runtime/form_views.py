@@ -27,6 +27,7 @@ from jizuo.platform.errors import (
     StaleVersion,
     error,
 )
+from jizuo.platform.i18n import datetime_text
 from jizuo.platform.metadata import Field
 from jizuo.platform.models import Attachment, Membership, Record, User
 from jizuo.platform.query import Filter
@@ -108,6 +109,9 @@ def _render(
     rules and reference labels are worked out from."""
     definition = records.definition
     data = records.visible(data)
+    for f in definition.fields.values():
+        if f.kind == "attachment" and f.key in data:  # files stored by a refused post are kept
+            values[f.key] = form_values(definition, {f.key: data[f.key]}).get(f.key)
     rules = rule_state(definition, records.validator, records.access, data, records.user)
     form = build_form(
         definition, records.access, values, rules=rules, errors=errors, members=_members()
@@ -120,6 +124,7 @@ def _render(
             labels[f.key] = link.label if link else f"#{data[f.key]}"
     page = render_template(
         "runtime/form.html",
+        app=records.published.app,
         app_key=app_key,
         entity_key=entity_key,
         definition=definition,
@@ -165,6 +170,13 @@ def _store_uploads(records: EntityRecords, data: dict[str, Any], before: dict[st
             data[key] = value
 
 
+def _keep_uploads(records: EntityRecords, data: dict[str, Any], before: dict[str, Any]) -> None:
+    """Store the chosen files in a transaction of their own, so that a form refused for
+    another reason still holds them (as kept files) and the user need not choose them again."""
+    _store_uploads(records, data, before)
+    get_session().commit()
+
+
 def _drop_invisible(records: EntityRecords, data: dict[str, Any], base: dict[str, Any]) -> None:
     """Leave out values of fields whose ``visible_if`` is false: the form did not show them."""
     merged = {**base, **{k: v for k, v in data.items() if v is not None}}
@@ -207,12 +219,15 @@ def new_record(app_key: str, entity_key: str) -> Any:
     keys = _writable(records) & submitted(definition, request.form, request.files)
     data, errors = parse_form(definition, request.form, keys)
     data = {k: v for k, v in data.items() if v is not None}
+    try:
+        _keep_uploads(records, data, {})
+    except JizuoError as exc:
+        return _refused_form(exc, store, records, app_key, entity_key, data)
     if errors:
         values = posted_values(definition, request.form)
         return _render(store, records, app_key, entity_key, values, data, errors=errors,
                        status=422)  # fmt: skip
     try:
-        _store_uploads(records, data, {})
         _drop_invisible(records, data, records.validator.apply_defaults({}))
         record = records.create({k: v for k, v in data.items() if v is not None})
         get_session().commit()
@@ -265,6 +280,11 @@ def edit_record(app_key: str, entity_key: str, record_id: int) -> Any:
         for k, v in parsed.items()
         if not _unchanged(definition.fields[k], posted.get(k), before_text.get(k), v, before.get(k))
     }
+    try:
+        _keep_uploads(records, patch, before)
+    except JizuoError as exc:
+        return _refused_form(exc, store, records, app_key, entity_key, before, record=record,
+                             version=version_text)  # fmt: skip
     merged = {**before, **{k: v for k, v in patch.items() if v is not None}}
     if errors or not version_text.isdigit():
         if not version_text.isdigit():
@@ -272,7 +292,6 @@ def edit_record(app_key: str, entity_key: str, record_id: int) -> Any:
         return _render(store, records, app_key, entity_key, posted, merged, record=record,
                        version=version_text, errors=errors, status=422)  # fmt: skip
     try:
-        _store_uploads(records, patch, before)
         _drop_invisible(records, patch, before)
         records.update(record_id, patch, int(version_text))
         get_session().commit()
@@ -283,7 +302,7 @@ def edit_record(app_key: str, entity_key: str, record_id: int) -> Any:
             who = get_session().scalar(
                 select(User.display_name).where(User.id == exc.extra["updated_by"])
             )
-        stale = {"who": who, "when": str(exc.extra.get("updated_at", ""))[:16].replace("T", " ")}
+        stale = {"who": who, "when": datetime_text(exc.extra.get("updated_at", ""))}
         return _render(store, records, app_key, entity_key, posted, merged, record=record,
                        version=version_text, stale=stale, status=412)  # fmt: skip
     except JizuoError as exc:

@@ -66,6 +66,10 @@ class FormField:
     help: str = ""
     required: bool = False
     readonly: bool = False
+    # Read-only by its ``readonly_if`` for the current values: still an input (inert), so
+    # the live rules can unlock it as the user types.
+    locked: bool = False
+    lockable: bool = False
     shown: bool = True  # False: hidden by its visible_if for the current values
     conditional: bool = False  # has a visible_if, so the live rules may show or hide it
     value: Any = ""
@@ -285,15 +289,21 @@ def build_form(
     fields (those of no field shown are the form's own)."""
     hidden = access.hidden
     read_level = {k for k, level in access.field_levels.items() if level == "read"}
-    readonly = read_level | {k for k, on in rules["readonly"].items() if on}
+    lockable = set(definition.rules.get("readonly_if", {})) - read_level
+    lockable -= {k for k in lockable if k in definition.fields and definition.fields[k].read_only}
+    locked = {k for k, on in rules["readonly"].items() if on}
+    readonly = read_level | (locked - lockable)
     required = {k for k, on in rules["required"].items() if on}
     conditional = set(definition.rules.get("visible_if", {}))
     members = list(members)
     fields: dict[str, FormField] = {}
 
     def make(f: Field, name: str) -> FormField:
-        return _field(f, name, values=values, required=required, readonly=readonly,
+        item = _field(f, name, values=values, required=required, readonly=readonly,
                       members=members)  # fmt: skip
+        if name in lockable:
+            item.lockable, item.locked = True, name in locked
+        return item
 
     tabs = []
     for tab_title, sections in layout_keys(definition):

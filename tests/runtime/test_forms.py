@@ -339,3 +339,38 @@ def test_an_attachment_is_uploaded_with_the_form(app, session):
     assert "report.pdf" in edit
     actor = member_actor(session, plant.admin_user.id, plant.ws.id)
     assert actor is not None
+
+
+def test_a_file_chosen_in_a_refused_form_is_kept(app, session):
+    import io
+
+    plant = Plant(session)
+    _specimen(session, plant)
+    client = _signed_in(app, "root")
+    refused = _post(
+        client,
+        "/apps/lab/specimen/new",
+        {
+            "integer": "many",
+            "attachment": "",
+            "attachment.file": (io.BytesIO(b"report"), "kept.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    kept = re.search(
+        r'<input type="checkbox" name="attachment" value="(\d+)" checked> kept\.pdf', body
+    )
+    assert kept, body
+    # Sent again with the number fixed, the kept file is saved without choosing it again.
+    response = _post(
+        client,
+        "/apps/lab/specimen/new",
+        {"integer": "3", "attachment": ["", kept.group(1)]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    rid = int(response.headers["Location"].rsplit("/", 1)[1])
+    data = RecordStore(session, plant.admin).entity("lab", "specimen").get(rid).data
+    assert data["attachment"] == int(kept.group(1)) and data["integer"] == 3

@@ -12,6 +12,15 @@ function debounce(fn, ms) {
   };
 }
 
+// UI text in the page's language, put on the form by the server.
+function messages(form) {
+  try {
+    return JSON.parse(form.dataset.messages || "{}");
+  } catch (_) {
+    return {};
+  }
+}
+
 function csrf(form) {
   const input = form.querySelector('input[name="csrf_token"]');
   return input ? input.value : "";
@@ -98,6 +107,16 @@ function apply(form, answer) {
       input.required = required;
     }
   }
+  for (const [key, locked] of Object.entries(answer.readonly || {})) {
+    const wrapper = form.querySelector(`[data-field="${key}"][data-lockable]`);
+    if (!wrapper) continue;
+    const control = wrapper.querySelector(":scope > [data-control]");
+    if (!control) continue;
+    control.inert = locked; // still submitted, not editable
+    for (const input of control.querySelectorAll("input, textarea")) input.readOnly = locked;
+    const mark = wrapper.querySelector("[data-readonly-mark]");
+    if (mark) mark.hidden = !locked;
+  }
   for (const [key, value] of Object.entries(answer.values || {})) {
     if (Array.isArray(value)) {
       const rows = form.querySelectorAll(`[data-table="${key}"] tr[data-row]`);
@@ -149,16 +168,17 @@ function liveRules(form) {
   form.addEventListener("input", evaluate);
   form.addEventListener("change", evaluate);
   form.addEventListener("jizuo:rows", evaluate);
+  evaluate(); // a page sent back with errors shows the computed values of what was typed
 }
 
-function typeAhead(form) {
+function typeAhead(form, text) {
   for (const input of form.querySelectorAll("input[data-lookup]")) {
     const box = document.createElement("span");
     box.className = "lookup";
     const search = document.createElement("input");
     search.type = "search";
     search.placeholder = "…";
-    search.setAttribute("aria-label", `${input.labels[0]?.textContent.trim() || input.name} – search`);
+    search.setAttribute("aria-label", `${input.dataset.label || input.name} – ${text.search || "search"}`);
     const list = document.createElement("ul");
     list.className = "lookup-results";
     list.hidden = true;
@@ -228,37 +248,38 @@ function button(text, label, onClick) {
   return b;
 }
 
-function rowButtons(table, tr) {
+function rowButtons(table, tr, text) {
   const cell = tr.querySelector(".row-actions");
   if (!cell) return;
   cell.replaceChildren(
-    button("↑", "Move row up", () => {
+    button("↑", text.row_up || "Move row up", () => {
       if (tr.previousElementSibling) tr.parentNode.insertBefore(tr, tr.previousElementSibling);
       renumber(table);
     }),
-    button("↓", "Move row down", () => {
+    button("↓", text.row_down || "Move row down", () => {
       if (tr.nextElementSibling) tr.parentNode.insertBefore(tr.nextElementSibling, tr);
       renumber(table);
     }),
-    button("✕", "Remove row", () => {
+    button("✕", text.remove_row || "Remove row", () => {
       tr.remove();
       renumber(table);
     }),
   );
 }
 
-function childTables(form) {
+function childTables(form, text) {
   for (const table of form.querySelectorAll("table[data-table]")) {
     const body = table.querySelector("tbody");
     const template = body.querySelector("tr[data-row]:last-child");
     if (!template || !template.querySelector(".row-actions")) continue;
-    for (const tr of body.querySelectorAll("tr[data-row]")) rowButtons(table, tr);
-    const add = button("+ Add row", "Add row", () => {
+    for (const tr of body.querySelectorAll("tr[data-row]")) rowButtons(table, tr, text);
+    const addText = text.add_row || "+ Add row";
+    const add = button(addText, addText.replace(/^\+\s*/, ""), () => {
       const row = template.cloneNode(true);
       for (const input of row.querySelectorAll("input, select, textarea")) input.value = "";
       for (const out of row.querySelectorAll("output")) out.textContent = "";
       body.append(row);
-      rowButtons(table, row);
+      rowButtons(table, row, text);
       renumber(table);
       row.querySelector("input, select, textarea")?.focus();
     });
@@ -267,8 +288,64 @@ function childTables(form) {
   }
 }
 
+// Titled tabs become a tab bar (without the script they are stacked sections). A tab
+// holding a field the browser or the server finds invalid is opened for it.
+function tabs(form, text) {
+  const panels = [...form.querySelectorAll(":scope > section.form-tab")].filter((p) =>
+    p.querySelector(":scope > h2"),
+  );
+  if (panels.length < 2) return;
+  const bar = document.createElement("div");
+  bar.className = "form-tabs";
+  bar.setAttribute("role", "tablist");
+  bar.setAttribute("aria-label", text.tabs || "Form tabs");
+  const buttons = panels.map((panel, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.id = `tab-button-${i + 1}`;
+    b.setAttribute("role", "tab");
+    b.setAttribute("aria-controls", panel.id || (panel.id = `tab-panel-${i + 1}`));
+    b.textContent = panel.querySelector(":scope > h2").textContent;
+    if (panel.querySelector(".has-error")) b.classList.add("has-error");
+    panel.setAttribute("role", "tabpanel");
+    panel.setAttribute("aria-labelledby", b.id);
+    b.addEventListener("click", () => select(i));
+    b.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      select((i + step + panels.length) % panels.length, true);
+    });
+    return b;
+  });
+  function select(index, focus = false) {
+    panels.forEach((panel, i) => {
+      panel.hidden = i !== index;
+      buttons[i].setAttribute("aria-selected", String(i === index));
+      buttons[i].tabIndex = i === index ? 0 : -1;
+    });
+    if (focus) buttons[index].focus();
+  }
+  bar.append(...buttons);
+  panels[0].before(bar);
+  form.classList.add("tabbed");
+  const failing = panels.findIndex((p) => p.querySelector(".has-error"));
+  select(Math.max(failing, 0));
+  // The browser's own check cannot focus a field in a hidden tab: open that tab first.
+  form.addEventListener(
+    "invalid",
+    (event) => {
+      const index = panels.findIndex((p) => p.contains(event.target));
+      if (index >= 0 && panels[index].hidden) select(index);
+    },
+    true,
+  );
+}
+
 for (const form of document.querySelectorAll("form.record-form")) {
-  childTables(form);
-  typeAhead(form);
+  const text = messages(form);
+  tabs(form, text);
+  childTables(form, text);
+  typeAhead(form, text);
   liveRules(form);
 }
