@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, or_, select
 
+from jizuo.platform.attachments import readable_attachments
 from jizuo.platform.errors import BadRequest, NotFound, PermissionDenied
 from jizuo.platform.i18n import date_text, datetime_text, number
 from jizuo.platform.metadata import EntityDefinition, Field
-from jizuo.platform.models import Record
+from jizuo.platform.models import App, Attachment, Entity, Membership, Record, RecordLink, User
 from jizuo.platform.query import Filter, encode_cursor, filter_clause, parse_filters
 from jizuo.platform.records import EntityRecords, Page, RecordStore
+from jizuo.platform.web import localized
 
 MAX_DEFAULT_COLUMNS = 6
 
@@ -72,19 +74,56 @@ def title_of(definition: EntityDefinition, record_id: int, data: dict[str, Any])
     return str(value) if value not in (None, "") else f"#{record_id}"
 
 
+#: Keys of ``resolve_links`` for files and people (references use the target entity).
+ATTACHMENT, USER = "#attachment", "#user"
+
+
+def _link_kind(f: Field) -> str:
+    return {"attachment": ATTACHMENT, "user": USER}.get(f.kind, f.ref or "")
+
+
+def _attachment_links(store: RecordStore, ids: set[int]) -> dict[tuple[str, int], Link]:
+    readable = readable_attachments(store.session, store.actor, ids)
+    if not readable:
+        return {}
+    rows = store.session.execute(
+        select(Attachment.id, Attachment.filename).where(Attachment.id.in_(sorted(readable)))
+    )
+    return {(ATTACHMENT, i): Link(f"/api/v1/attachments/{i}/content", name) for i, name in rows}
+
+
+def _user_names(store: RecordStore, ids: set[int]) -> dict[tuple[str, int], Link]:
+    rows = store.session.execute(
+        select(User.id, User.display_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id.in_(sorted(ids)), Membership.workspace_id == store.actor.workspace_id)
+    )
+    return {(USER, i): Link("", name) for i, name in rows}
+
+
 def resolve_links(
     store: RecordStore, definition: EntityDefinition, rows: list[dict[str, Any]]
 ) -> dict[tuple[str, int], Link]:
-    """Links for every reference value on a page: one query per referenced entity.
+    """Links for every reference, file and user value on a page: one query per referenced
+    entity, one for the files and one for the people.
 
     A target the viewer may not read is left out (the page then shows its id only)."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for f in definition.fields.values():
-        if f.kind == "reference":
+        if f.kind in ("reference", "attachment", "user"):
+            bucket = wanted[_link_kind(f)]
             for data in rows:
-                if isinstance(data.get(f.key), int):
-                    wanted[f.ref].add(data[f.key])
+                value = data.get(f.key)
+                for v in value if isinstance(value, list) else [value]:
+                    if isinstance(v, int) and not isinstance(v, bool):
+                        bucket.add(v)
     links: dict[tuple[str, int], Link] = {}
+    files = wanted.pop(ATTACHMENT, set())
+    people = wanted.pop(USER, set())
+    if files:
+        links.update(_attachment_links(store, files))
+    if people:
+        links.update(_user_names(store, people))
     for ref, ids in wanted.items():
         app_key, _, entity_key = ref.partition(".")
         try:
@@ -97,12 +136,90 @@ def resolve_links(
     return links
 
 
+#: Records shown per referencing field on a record page's "where used".
+WHERE_USED_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class UsedBy:
+    """Records of one entity whose field ``field_title`` refers to the record on show."""
+
+    entity_title: Any
+    field_title: Any
+    links: list[Link]
+    more: bool
+
+
+def where_used(store: RecordStore, record_id: int) -> list[UsedBy]:
+    """The records that refer to ``record_id`` (from ``record_links``), per entity and
+    field, as far as the viewer may read them and the referring field."""
+    session, actor = store.session, store.actor
+    pairs = session.execute(
+        select(Entity.id, App.key, Entity.key, RecordLink.field)
+        .join(Record, Record.id == RecordLink.source_id)
+        .join(Entity, Entity.id == Record.entity_id)
+        .join(App, App.id == Entity.app_id)
+        .where(
+            RecordLink.target_id == record_id,
+            RecordLink.workspace_id == actor.workspace_id,
+            Record.deleted_at.is_(None),
+        )
+        .distinct()
+        .order_by(App.key, Entity.key, RecordLink.field)
+    ).all()
+    used: list[UsedBy] = []
+    for entity_id, app_key, entity_key, path in pairs:
+        try:
+            source = store.entity(app_key, entity_key)
+        except (NotFound, PermissionDenied):
+            continue
+        f = source.definition.field_at(path)
+        if f is None or path.split(".")[0] in source.access.hidden:
+            continue
+        if not source.access.allows("read"):
+            continue
+        ids = session.scalars(
+            select(RecordLink.source_id)
+            .join(Record, Record.id == RecordLink.source_id)
+            .where(
+                RecordLink.target_id == record_id,
+                RecordLink.field == path,
+                RecordLink.workspace_id == actor.workspace_id,
+                Record.entity_id == entity_id,
+            )
+            .distinct()
+            .order_by(RecordLink.source_id.desc())
+            .limit(10 * WHERE_USED_LIMIT)
+        ).all()
+        readable = source.get_many(set(ids))
+        if not readable:
+            continue
+        shown = sorted(readable, reverse=True)[:WHERE_USED_LIMIT]
+        links = [
+            Link(
+                f"/apps/{app_key}/{entity_key}/{rid}",
+                title_of(source.definition, rid, source.visible(readable[rid].data)),
+            )
+            for rid in shown
+        ]
+        more = len(readable) > WHERE_USED_LIMIT or len(ids) == 10 * WHERE_USED_LIMIT
+        title = source.definition.raw.get("title") or entity_key
+        used.append(UsedBy(title, f.schema.get("title") or f.key, links, more))
+    return used
+
+
 def display(field: Field, value: Any, links: dict[tuple[str, int], Link]) -> Any:
     """A value ready for a template: a Link, a list of texts, or text."""
     if value is None:
         return ""
-    if field.kind == "reference" and isinstance(value, int):
-        return links.get((field.ref, value), f"#{value}")
+    values = value if isinstance(value, list) else [value]
+    if field.kind in ("reference", "attachment", "user"):
+        kind = _link_kind(field)
+        found = [links.get((kind, v), f"#{v}") for v in values]
+        return found if isinstance(value, list) else found[0]
+    if field.kind in ("single_select", "multi_select"):
+        labels = dict(option_labels(field, values))
+        return ", ".join(localized(labels[str(v)]) for v in values)
     if isinstance(value, bool):
         return "✓" if value else "✗"
     if isinstance(value, list):

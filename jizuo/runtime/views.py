@@ -49,6 +49,7 @@ from jizuo.runtime.presenting import (
     resolve_links,
     search_fields,
     title_of,
+    where_used,
 )
 
 #: Most records one CSV export holds (a bigger export is a job for the API).
@@ -270,6 +271,7 @@ def _record_page(
         errors = problem.errors or [error("", problem.detail)]
     return render_template(
         "runtime/record.html",
+        app=records.published.app,
         app_key=app_key,
         entity_key=entity_key,
         definition=records.definition,
@@ -286,6 +288,7 @@ def _record_page(
         problem=problem,
         errors=errors,
         form=form or {},
+        used_by=where_used(store, record.id),
     )
 
 

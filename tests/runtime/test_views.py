@@ -74,3 +74,64 @@ def test_a_reference_the_user_may_not_read_shows_only_its_id(app, session):
     rid = plant.ncr(supplier=plant.s1)
     page = _signed_in(app, "vic").get(f"/apps/qms/ncr/{rid}").get_data(as_text=True)
     assert f"#{plant.s1}" in page and "Acme" not in page
+
+
+def test_a_record_page_lists_where_it_is_used_as_far_as_the_viewer_may_read(app, session):
+    plant = Plant(session)
+    plant.policy("qms", {"entities": {"ncr": INSPECTOR_POLICY["entities"]["ncr"]}})
+    plant.policy("erp", {"entities": {"supplier": INSPECTOR_POLICY["entities"]["supplier"]}})
+    plant.person("ivy", ("inspector",))
+    theirs = plant.ncr(supplier=plant.s1, lot_no="L-ROOT")
+    ivy = member_actor(session, session.scalar(select(User.id).where(User.username == "ivy")),
+                       plant.ws.id)  # fmt: skip
+    own = (
+        RecordStore(session, ivy)
+        .entity("qms", "ncr")
+        .create({"lot_no": "L-IVY", "source": "iqc", "qty_rejected": 1, "supplier": plant.s1})
+    )
+    session.commit()
+    plant.ncr(supplier=plant.s2, lot_no="L-OTHER")
+
+    page = _signed_in(app, "root").get(f"/apps/erp/supplier/{plant.s1}").get_data(as_text=True)
+    used = page.split("Where used", 1)[1].split("</section>", 1)[0]
+    assert "Nonconformance report · supplier" in used
+    assert f'href="/apps/qms/ncr/{theirs}"' in used and f'href="/apps/qms/ncr/{own.id}"' in used
+    assert "L-OTHER" not in page
+    # The inspector's row scope shows their own NCR only.
+    page = _signed_in(app, "ivy").get(f"/apps/erp/supplier/{plant.s1}").get_data(as_text=True)
+    assert f'href="/apps/qms/ncr/{own.id}"' in page
+    assert f'href="/apps/qms/ncr/{theirs}"' not in page
+
+
+def test_files_people_and_options_are_shown_by_name(app, session):
+    import io
+
+    plant = Plant(session)
+    factories.published(session, plant.admin, "lab", factories.EVERY_TYPE)
+    client = _signed_in(app, "root")
+    token = factories.csrf_token(client, "/")
+    upload = client.post(
+        "/api/v1/attachments",
+        data={"file": (io.BytesIO(b"x"), "drawing.pdf")},
+        headers={"X-CSRFToken": token},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 201, upload.get_data(as_text=True)
+    record = (
+        RecordStore(session, plant.admin)
+        .entity("lab", "specimen")
+        .create(
+            {
+                "attachment": upload.get_json()["id"],
+                "user": plant.admin_user.id,
+                "multi_select": ["red", "blue"],
+            }  # fmt: skip
+        )
+    )
+    session.commit()
+    page = client.get(f"/apps/lab/specimen/{record.id}").get_data(as_text=True)
+    assert (
+        f'<a href="/api/v1/attachments/{upload.get_json()["id"]}/content">drawing.pdf</a>' in page
+    )
+    assert f"<dd>{plant.admin_user.display_name}</dd>" in page
+    assert "<dd>red, blue</dd>" in page
