@@ -328,3 +328,26 @@ def after_cursor(ordering: Ordering, value: Any, record_id: int, dialect: str) -
         return and_(expr.is_(None), by_id)
     beyond = expr < value if ordering.descending else expr > value
     return or_(beyond, and_(expr == value, by_id), expr.is_(None))
+
+
+def before_cursor(ordering: Ordering, value: Any, record_id: int, dialect: str) -> ColumnElement:
+    """Rows strictly before (value, id) in the listing's order (the previous pages)."""
+    by_id = Record.id > record_id if ordering.descending else Record.id < record_id
+    if ordering.name == "id":
+        return by_id
+    expr = ordering.expr
+    if isinstance(value, Decimal) and dialect == "sqlite":
+        value = float(value)
+    if value is None:  # empty values sort last: every non-empty value comes before
+        return or_(expr.is_not(None), and_(expr.is_(None), by_id))
+    before = expr > value if ordering.descending else expr < value
+    return or_(before, and_(expr == value, by_id))
+
+
+def reversed_order_clauses(ordering: Ordering) -> list[ColumnElement]:
+    """``order_clauses`` backwards: read from a cursor towards the first page."""
+    if ordering.name == "id":
+        return [Record.id.asc() if ordering.descending else Record.id.desc()]
+    if ordering.descending:
+        return [ordering.expr.asc().nulls_first(), Record.id.asc()]
+    return [ordering.expr.desc().nulls_first(), Record.id.desc()]

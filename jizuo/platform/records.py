@@ -42,12 +42,14 @@ from jizuo.platform.query import (
     Filter,
     Ordering,
     after_cursor,
+    before_cursor,
     decode_cursor,
     encode_cursor,
     entity_is,
     filter_clause,
     order_clauses,
     resolve_ordering,
+    reversed_order_clauses,
 )
 from jizuo.platform.record_checks import id_values, reference_errors, unique_errors
 from jizuo.platform.record_migrations import pending_migrations, upgrade_data
@@ -64,6 +66,7 @@ class Page:
 
     items: list[Record]
     next_cursor: str | None
+    previous_cursor: str | None = None  # set by listings that page backwards too
 
 
 class RecordStore:
@@ -214,8 +217,12 @@ class EntityRecords:
         order_by: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        before: str | None = None,
     ) -> tuple[Any, Ordering]:
-        """The SELECT behind ``list`` (one row more than ``limit``, to see if a page follows)."""
+        """The SELECT behind ``list`` (one row more than ``limit``, to see if a page follows).
+
+        ``before`` (a cursor) reads the rows before it instead, nearest first: the caller
+        reverses them to show the previous page."""
         self.access.require("read")
         self._refuse_hidden([flt.name for flt in filters] + [(order_by or "").lstrip("-")])
         dialect = self.dialect
@@ -227,6 +234,10 @@ class EntityRecords:
         query = self._live(steer_off_listing_index=steer)
         for flt in filters:
             query = query.where(filter_clause(dialect, self.definition, flt))
+        if before:
+            value, first_id = decode_cursor(before, ordering)
+            query = query.where(before_cursor(ordering, value, first_id, dialect))
+            return query.order_by(*reversed_order_clauses(ordering)).limit(limit + 1), ordering
         if cursor:
             value, last_id = decode_cursor(cursor, ordering)
             query = query.where(after_cursor(ordering, value, last_id, dialect))

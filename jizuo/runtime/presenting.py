@@ -239,7 +239,7 @@ def display(field: Field, value: Any, links: dict[tuple[str, int], Link]) -> Any
 # -- list views: filters, search, pages and their counts -------------------------------
 
 #: Query parameters of a list page that are not filters.
-LIST_PARAMS = frozenset({"cursor", "order_by", "limit", "q", "start"})
+LIST_PARAMS = frozenset({"cursor", "before", "order_by", "limit", "q", "start"})
 #: Fields the search box looks in (text the user typed or picked).
 SEARCHABLE = frozenset(
     {"text", "long_text", "email", "url", "phone", "auto_number", "single_select"}
@@ -342,20 +342,35 @@ def find(
     order_by: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    before: str | None = None,
 ) -> Page:
     """A page of records matching every filter and the search text (``EntityRecords.list``
-    plus the search, an OR over the text fields)."""
-    query, ordering = records.list_query(filters, order_by=order_by, limit=limit, cursor=cursor)
+    plus the search, an OR over the text fields): the page after ``cursor``, or the page
+    before ``before``, with the cursors of the pages either side."""
+    query, ordering = records.list_query(
+        filters, order_by=order_by, limit=limit, cursor=None if before else cursor, before=before
+    )
     clause = search_clause(records, text)
     if clause is not None:
         query = query.where(clause)
     rows = list(records.session.scalars(query))
     items = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor(ordering.value_of(last), last.id)
-    return Page(items, next_cursor)
+    more = len(rows) > limit
+    if before:
+        items.reverse()
+    if not items:
+        return Page([], None)
+
+    def at(record: Record) -> str:
+        return encode_cursor(ordering.value_of(record), record.id)
+
+    following = bool(before) or more
+    preceding = more if before else bool(cursor)
+    return Page(
+        items,
+        at(items[-1]) if following else None,
+        at(items[0]) if preceding else None,
+    )
 
 
 @dataclass(frozen=True)

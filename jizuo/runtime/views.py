@@ -33,6 +33,7 @@ from jizuo.platform.security import MEMBER_RULE, access
 from jizuo.platform.transitions import apply_transition, available_transitions
 from jizuo.platform.web import localized
 from jizuo.runtime.blueprint import runtime
+from jizuo.runtime.forms import layout_keys
 from jizuo.runtime.presenting import (
     Count,
     column_filter,
@@ -43,7 +44,6 @@ from jizuo.runtime.presenting import (
     export_fields,
     filtered_batches,
     find,
-    form_fields,
     list_columns,
     list_filters,
     resolve_links,
@@ -107,11 +107,14 @@ def record_list(app_key: str, entity_key: str) -> str:
     filters = list_filters(records, params)
     text = params.get("q")
     order_by = params.get("order_by") or default_order(records)
-    cursor = params.get("cursor")
+    cursor, before = params.get("cursor"), params.get("before")
     page_size = current_app.config["DEFAULT_PAGE_SIZE"]
-    page = find(records, filters, text, order_by=order_by, limit=page_size, cursor=cursor)
-    start = int(params["start"]) if params.get("start", "").isdigit() and cursor else 1
-    if cursor is None and page.next_cursor is None:
+    page = find(records, filters, text, order_by=order_by, limit=page_size, cursor=cursor,
+                before=before)  # fmt: skip
+    start = 1
+    if page.previous_cursor and params.get("start", "").isdigit():
+        start = max(int(params["start"]), 1)
+    if page.previous_cursor is None and page.next_cursor is None:
         total = Count(len(page.items), "exact")  # all on one page: nothing to count
     else:
         total = count(records, filters, text)
@@ -119,7 +122,7 @@ def record_list(app_key: str, entity_key: str) -> str:
     links = resolve_links(store, records.definition, [data for _, data in visible])
     columns = list_columns(records)
     rows = [(rid, [display(f, data.get(f.key), links) for f in columns]) for rid, data in visible]
-    kept = {k: v for k, v in params.items() if k not in ("cursor", "start")}
+    kept = {k: v for k, v in params.items() if k not in ("cursor", "before", "start")}
     return render_template(
         "runtime/list.html",
         app=records.published.app,
@@ -137,6 +140,8 @@ def record_list(app_key: str, entity_key: str) -> str:
         last=start + len(rows) - 1,
         total=total,
         next_cursor=page.next_cursor,
+        previous_cursor=page.previous_cursor,
+        page_size=page_size,
         filtered=bool(filters or text),
         searchable=bool(search_fields(records)),
         # The form pages link here once they exist.
@@ -245,10 +250,18 @@ def _record_page(
     record = records.get(record_id)
     data = records.visible(record.data)
     links = resolve_links(store, records.definition, [data])
-    fields = [
-        (f, display(f, data.get(f.key), links))
-        for f in form_fields(records.definition, records.access.hidden)
-    ]
+    hidden = records.access.hidden
+    tabs = [
+        (tab_title, [
+            (section_title, [
+                (f, display(f, data.get(f.key), links))
+                for column in columns for key in column
+                if key not in hidden and (f := records.definition.fields.get(key)) is not None
+            ])
+            for section_title, columns in sections
+        ])
+        for tab_title, sections in layout_keys(records.definition)
+    ]  # fmt: skip
     history = records.history(record_id)
     assignments = list(
         db.scalars(
@@ -277,7 +290,7 @@ def _record_page(
         definition=records.definition,
         record=record,
         title=title_of(records.definition, record.id, data),
-        fields=fields,
+        tabs=tabs,
         timeline=timeline,
         state=workflow.states[workflow.state_of(record)] if workflow else None,
         allowed=[o for o in options if o.allowed],

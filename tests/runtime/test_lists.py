@@ -95,6 +95,42 @@ def test_pages_follow_the_cursor_and_say_where_they_are(app, session):
     assert counts == ["1–2 of 5", "3–4 of 5", "5–5 of 5"]
 
 
+def _walk(client, url: str, rel: str) -> tuple[list[list[str]], list[str]]:  # noqa: ANN001
+    """Follow the ``rel`` links from ``url``: the lots and the position text of each page."""
+    pages, counts = [], []
+    while url:
+        body = client.get(url).get_data(as_text=True)
+        pages.append(_lots(body))
+        counts.append(re.search(r"\d+–\d+ of [^<]+", body).group(0).strip())
+        found = re.search(rf'rel="{rel}" href="([^"]+)"', body)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    return pages, counts
+
+
+def test_previous_pages_walk_back_to_the_first_in_any_order(app, session):
+    plant = _plant_with_ncrs(session)
+    plant.ncr(lot_no="LOT-E6", source="iqc", qty_rejected=2, complaint="Loose")
+    plant.ncr(lot_no="LOT-F7", source="iqc", qty_rejected=2, complaint="Bent")
+    app.config["DEFAULT_PAGE_SIZE"] = 2
+    client = _signed_in(app)
+    # Complaints are empty on most NCRs: empty values sort last in both directions.
+    for order in ("complaint", "-complaint", "qty_rejected", "-id"):
+        forward, counts = _walk(client, f"{LIST}?order_by={order}", "next")
+        last = client.get(f"{LIST}?order_by={order}")
+        for _ in forward[1:]:
+            body = last.get_data(as_text=True)
+            url = re.search(r'rel="next" href="([^"]+)"', body).group(1).replace("&amp;", "&")
+            last = client.get(url)
+        back_url = re.search(r'rel="prev" href="([^"]+)"', last.get_data(as_text=True))
+        backward, back_counts = _walk(client, back_url.group(1).replace("&amp;", "&"), "prev")
+        assert backward == forward[-2::-1], order
+        assert back_counts == counts[-2::-1], order
+        assert sorted(lot for page in forward for lot in page) == sorted(
+            f"LOT-{x}" for x in ("A1", "B2", "C3", "AB4", "D5", "E6", "F7")
+        )
+        assert 'rel="prev"' not in client.get(f"{LIST}?order_by={order}").get_data(as_text=True)
+
+
 def test_a_big_list_is_counted_only_up_to_a_cap(app, session, monkeypatch):
     _plant_with_ncrs(session)
     app.config["DEFAULT_PAGE_SIZE"] = 2
