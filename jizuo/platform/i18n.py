@@ -14,19 +14,18 @@ is older than its ``.po``.)
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask
 from flask_babel import format_date, format_datetime, get_locale
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 #: Enough fraction digits that a stored value is shown as it is, only grouped.
-ALL_DIGITS = "#,##0." + "#" * 12
+MOST_DIGITS = Decimal("1e-12")
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name the message extractor looks for
@@ -51,22 +50,33 @@ def number(value: Any, precision: int | None = None) -> str:
     fixes the fraction digits, else every stored digit is kept."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return "" if value is None else str(value)
-    locale = get_locale() or Locale.parse("en")
-    if isinstance(value, int) and not precision:
-        # Lists show many whole numbers: Python groups them far faster than a pattern.
-        group = locale.number_symbols.get("latn", {}).get("group", ",")
-        text = f"{value:,}"
-        return text if group == "," else text.replace(",", group)
-    if precision is not None:
-        pattern = "#,##0." + "0" * precision if precision > 0 else "#,##0"
+    # Lists show many numbers: Python's own grouping is far faster than a CLDR pattern, and
+    # rounds the same way (half to even, on the number as written).
+    if isinstance(value, int):
+        text = f"{value:,}" if not precision else f"{Decimal(value):,.{precision}f}"
     else:
-        pattern = ALL_DIGITS
-    return _pattern(pattern).apply(value, locale)
+        exact = value if isinstance(value, Decimal) else Decimal(repr(value))
+        if not exact.is_finite():
+            return str(value)
+        if precision is not None:
+            text = f"{exact.quantize(Decimal(1).scaleb(-precision), ROUND_HALF_EVEN):,f}"
+        else:
+            text = f"{exact.quantize(MOST_DIGITS, ROUND_HALF_EVEN):,f}"
+            text = text.rstrip("0").rstrip(".") if "." in text else text
+        if text.startswith("-") and text.strip("-0.,") == "":
+            text = text[1:]  # no "-0"
+    group, decimal = _separators(str(get_locale() or "en"))
+    return (
+        text
+        if (group, decimal) == (",", ".")
+        else text.translate({ord(","): group, ord("."): decimal})
+    )
 
 
-@lru_cache(maxsize=32)
-def _pattern(pattern: str) -> NumberPattern:
-    return parse_pattern(pattern)
+@lru_cache(maxsize=16)
+def _separators(locale: str) -> tuple[str, str]:
+    symbols = Locale.parse(locale).number_symbols.get("latn", {})
+    return symbols.get("group", ","), symbols.get("decimal", ".")
 
 
 def date_text(value: Any) -> str:
