@@ -441,7 +441,9 @@ def convert(f: Field, text: Any, path: str, errs: list[dict[str, str]]) -> Any:
             if value is not None:
                 out.append(value)
         return out or None
+    # Browsers send a textarea's line breaks as CRLF; records keep plain newlines.
     text = str(text).strip() if f.kind not in ("text", "long_text") else str(text)
+    text = text.replace("\r\n", "\n")
     if text.strip() == "":
         return None
     try:

@@ -178,3 +178,74 @@ def test_an_edit_made_stale_in_another_tab_keeps_the_input_and_offers_a_reload(
     first.get_by_role("link", name="reload the record").click()
     first.get_by_role("tab", name="Evidence").click()
     expect(first.locator("#f-inspector_note")).to_have_value("changed in the other tab")
+
+
+def test_a_record_is_created_through_a_form_using_every_widget(
+    plant, session, sign_in, screenshot, tmp_path
+):
+    factories.published(session, plant.admin, "lab", factories.EVERY_TYPE)
+    page = sign_in("root")
+    page.goto("/apps/lab/specimen/new")
+    page.locator("#f-text").fill("every widget")
+    page.locator("#f-long_text").fill("line one\nline two")
+    page.locator("#f-integer").fill("4")
+    page.locator("#f-decimal").fill("2.5")
+    expect(page.locator("#f-computed")).to_have_text("10")  # integer * decimal, live
+    page.locator("#f-boolean").check()
+    page.locator("#f-date").fill("2026-11-25")
+    page.locator("#f-datetime").fill("2026-11-25T08:30")
+    page.locator("#f-single_select").select_option("b")
+    page.get_by_role("checkbox", name="red").check()
+    page.get_by_role("checkbox", name="blue").check()
+    page.get_by_role("searchbox", name=re.compile("^reference – search")).press_sequentially("Bo")
+    page.get_by_role("button", name=f"Bolt (#{plant.s2})").click()
+    rows = page.locator('table[data-table="child_table"] tbody tr[data-row]')
+    rows.nth(0).locator('[name="child_table.0.part"]').fill("bolt")
+    rows.nth(0).locator('[name="child_table.0.qty"]').fill("3")
+    rows.nth(0).locator('[name="child_table.0.price"]').fill("0.5")
+    for row in (2, 1):  # only the filled row goes in
+        rows.nth(row).get_by_role("button", name="Remove row").click()
+    certificate = tmp_path / "specimen.txt"
+    certificate.write_text("specimen report")
+    page.locator("#f-attachment").set_input_files(str(certificate))
+    page.locator("#f-user").select_option(label=plant.admin_user.display_name)
+    page.locator("#f-email").fill("qa@example.com")
+    page.locator("#f-url").fill("https://example.com/spec")
+    page.locator("#f-phone").fill("+86 21 5555 0100")
+    page.locator("#f-measurement").fill("10.2")
+    mark = page.locator('[data-spec-mark="measurement"]')
+    expect(mark).to_contain_text("out of spec")
+    page.locator("#f-measurement").fill("10.05")
+    expect(mark).to_contain_text("in spec")
+    expect(page.locator("#f-auto_number")).to_have_text("")  # numbered when saved
+    screenshot("every-widget")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/apps/lab/specimen/\d+$"))
+
+    session.rollback()
+    (record,) = RecordStore(session, plant.admin).entity("lab", "specimen").list().items
+    data = record.data
+    attachment = data.pop("attachment")
+    assert session.get(Attachment, attachment).filename == "specimen.txt"
+    assert data == {
+        "text": "every widget",
+        "long_text": "line one\nline two",
+        "integer": 4,
+        "decimal": 2.5,
+        "computed": 10,
+        "boolean": True,
+        "date": "2026-11-25",
+        "datetime": data["datetime"],
+        "single_select": "b",
+        "multi_select": ["red", "blue"],
+        "reference": plant.s2,
+        "child_table": [{"part": "bolt", "qty": 3, "price": 0.5, "amount": 1.5}],
+        "user": plant.admin_user.id,
+        "email": "qa@example.com",
+        "url": "https://example.com/spec",
+        "phone": "+86 21 5555 0100",
+        "measurement": 10.05,
+        "auto_number": "SP-0001",
+    }
+    assert data["datetime"].startswith("2026-11-25T08:30")
+    expect(page.locator("main")).to_contain_text("SP-0001")
