@@ -143,6 +143,7 @@ def create_entity(session: Session, actor: Actor, app_key: str, definition: Any)
         draft=definition,
         draft_updated_at=utcnow(),
         draft_updated_by=actor.user_id,
+        draft_version=1,
     )
     session.add(entity)
     session.flush()
@@ -163,6 +164,7 @@ def save_draft(
     entity.draft = definition
     entity.draft_updated_at = utcnow()
     entity.draft_updated_by = actor.user_id
+    entity.draft_version = (entity.draft_version or 0) + 1
     return entity
 
 

@@ -101,6 +101,7 @@ def save_draft_definition(
     found.draft = checked
     found.draft_updated_at = utcnow()
     found.draft_updated_by = actor.user_id
+    found.draft_version = (found.draft_version or 0) + 1
     session.flush()
     return found
 
@@ -124,6 +125,7 @@ def publish_definition(
     session.add(version)
     found.published_version = version.version
     found.draft = None
+    found.draft_version = (found.draft_version or 0) + 1
     session.flush()
     return version
 

@@ -286,11 +286,11 @@ def _field_errors(f: Field, where: str) -> list[dict[str, str]]:
         out.append(error(where, "only text and number fields can be indexed or unique"))
     if ("x-index" in s or "x-unique" in s) and "." in f.path:
         out.append(error(where, "only top-level fields can be indexed or unique"))
-    if "x-enum-labels" in s:
-        options = s.get("enum") or s.get("items", {}).get("enum") or []
-        for value in s["x-enum-labels"]:
-            if value not in [str(o) for o in options]:
-                out.append(error(f"{where}/x-enum-labels/{value}", f"'{value}' is not an option"))
+    options = [str(o) for o in s.get("enum") or s.get("items", {}).get("enum") or []]
+    for keyword in ("x-enum-labels", "x-enum-colors"):
+        for value in s.get(keyword, {}):
+            if value not in options:
+                out.append(error(f"{where}/{keyword}/{value}", f"'{value}' is not an option"))
     if "default" in s and f.read_only:
         out.append(error(f"{where}/default", "a computed or auto-number field has no default"))
     return out

@@ -121,6 +121,9 @@ class App(Base):
     # Who may do what with the app's entities (see jizuo.platform.permissions).
     permissions: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # How the app launcher shows the app: an icon name and a colour (#rrggbb).
+    icon: Mapped[str | None] = mapped_column(String(64))
+    color: Mapped[str | None] = mapped_column(String(16))
 
 
 class Entity(Base):
@@ -142,6 +145,8 @@ class Entity(Base):
     draft_updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Counts saves of the draft, so two designers editing it learn of each other.
+    draft_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class EntityVersion(Base):
@@ -347,6 +352,8 @@ class Definition(Base):
     published_version: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Counts saves of the draft, so two designers editing it learn of each other.
+    draft_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DefinitionVersion(Base):
@@ -443,3 +450,26 @@ class WebhookSecret(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)  # the secret URL's path part
     secret: Mapped[str] = mapped_column(String(128))  # the HMAC key
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class DraftHistory(Base):
+    """One step of a designer's edits to a draft (an entity's or a definition's): the draft
+    before and after, for undo and redo. ``undone`` steps are the redo stack."""
+
+    __tablename__ = "draft_history"
+    __table_args__ = (
+        Index("ix_draft_history_entity", "entity_id", "id"),
+        Index("ix_draft_history_definition", "definition_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    definition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("definitions.id", ondelete="CASCADE")
+    )
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
