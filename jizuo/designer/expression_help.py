@@ -97,6 +97,9 @@ def _position(source: str, exc: ExpressionError) -> tuple[int, int] | None:
         # The kernel parses the stripped text and counts columns from 1.
         column = int(found.group(1)) - 1 + (len(source) - len(source.lstrip()))
         return column, column + 1
+    if exc.reason.startswith("syntax error"):
+        end = len(source.rstrip())  # Python gives no column when the text ends too soon
+        return end, end
     quoted = re.search(r"unknown (?:name|names|function) '([^']+)'", exc.reason)
     if quoted:
         for tok in tokens_of(source):

@@ -62,17 +62,17 @@ def refuse(path: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"Refused: {message}.", errors=[error(path, message, "refused")])
 
 
-def key_from_title(title: Any, taken: set[str]) -> str:
-    """A field key made from the English title (``Lot number`` → ``lot_number``); titles with
-    no Latin letters give ``field_<n>``. Never one of ``taken``."""
+def key_from_title(title: Any, taken: Any, prefix: str = "field") -> str:
+    """A key made from the English title (``Lot number`` → ``lot_number``); titles with no
+    Latin letters give ``<prefix>_<n>``. Never one of ``taken``."""
     text = title.get("en") or "" if isinstance(title, dict) else str(title or "")
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     base = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:56]
     if not base or not base[0].isalpha():
         n = 1
-        while f"field_{n}" in taken:
+        while f"{prefix}_{n}" in taken:
             n += 1
-        return f"field_{n}"
+        return f"{prefix}_{n}"
     key, n = base, 2
     while key in taken:
         key, n = f"{base}_{n}", n + 1

@@ -227,7 +227,7 @@ def check_workflow(session: Session, actor: Actor, app: App, key: str, body: Any
     errors += _state_errors(body, definition)
     errors += _transition_errors(body, definition, roles)
     if not errors:
-        errors += _graph_errors(body)
+        errors += graph_errors(body)
     if entity is not None:
         errors += _other_workflow_errors(session, app, key, body["entity"])
         errors += _stranded_record_errors(session, entity, body)
@@ -322,7 +322,7 @@ def _transition_errors(
     return errors
 
 
-def _graph_errors(body: dict[str, Any]) -> list[dict]:
+def graph_errors(body: dict[str, Any]) -> list[dict]:
     """States no record can reach from the initial one, and states a record could never leave
     although they are not final (done or cancelled)."""
     keys = [s["key"] for s in body["states"]]

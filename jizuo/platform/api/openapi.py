@@ -8,9 +8,10 @@ with the map kept under ``x-title``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -358,6 +359,11 @@ def platform_paths() -> dict[str, Any]:
     }
 
 
+def register_paths(app: Flask, paths: Callable[[], dict[str, Any]]) -> None:
+    """Let a part built on the platform (the designer) describe its own routes."""
+    app.extensions["jizuo"].setdefault("openapi_paths", []).append(paths)
+
+
 def build_openapi(session: Session, actor: Actor) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the actor's workspace."""
     schemas: dict[str, Any] = {
@@ -383,6 +389,8 @@ def build_openapi(session: Session, actor: Actor) -> dict[str, Any]:
         }
     }
     paths: dict[str, Any] = platform_paths()
+    for more in current_app.extensions["jizuo"].get("openapi_paths", []):
+        paths.update(more())
     rows = session.execute(
         select(App.key, Entity)
         .join(Entity, Entity.app_id == App.id)
