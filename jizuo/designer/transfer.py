@@ -198,8 +198,8 @@ def _conflicts(
         for i, e in enumerate(document["entities"]):
             if e["key"] in have:
                 out.append({"code": "entity_exists", "path": f"/entities/{i}", "key": e["key"]})
-        kinds = set(session.execute(select(Definition.kind, Definition.key).where(
-            Definition.app_id == target.id)).tuples())  # fmt: skip
+        pairs = select(Definition.kind, Definition.key).where(Definition.app_id == target.id)
+        kinds = {tuple(row) for row in session.execute(pairs)}
         for i, d in enumerate(document.get("definitions", [])):
             if (d["kind"], d["key"]) in kinds:
                 out.append({"code": "definition_exists", "path": f"/definitions/{i}",

@@ -44,6 +44,19 @@ def _walk(fields: dict[str, Field], data: dict[str, Any], fix: Callable) -> dict
     return out
 
 
+def _writable(fields: dict[str, Field], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the values the platform computes (formulas, auto-numbers)."""
+    out = {}
+    for key, value in data.items():
+        f = fields.get(key)
+        if f is not None and f.read_only:
+            continue
+        if f is not None and f.kind == "child_table" and isinstance(value, list):
+            value = [_writable(f.children, r) if isinstance(r, dict) else r for r in value]
+        out[key] = value
+    return out
+
+
 def export_records(
     session: Session, entity: Entity, definition: EntityDefinition, omitted: set[str]
 ) -> list[dict[str, Any]]:
@@ -142,7 +155,7 @@ def import_records(
             return found
 
         for i, row in enumerate(records[entity_key]):
-            data = _walk(definition.fields, row["data"], repoint)
+            data = _writable(definition.fields, _walk(definition.fields, row["data"], repoint))
             try:
                 record = entity_records.create(data, reason="app import")
             except ValidationFailed as exc:

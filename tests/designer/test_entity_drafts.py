@@ -75,11 +75,11 @@ def test_problems_name_references_to_missing_entities(shop):
 
 
 def test_expressions_are_checked_as_typed_and_names_completed(shop):
-    check = lambda expr, **kw: (
-        shop.dee(
+    def check(expr, **kw):
+        return shop.dee(
             "POST", "/apps/qms/entities/ncr/expressions/check", {"expression": expr, **kw}
         ).json
-    )  # noqa: E731
+
     assert check("qty_rejected * unit_cost")["valid"] is True
     wrong = check("qty_rejectd > 1")
     assert wrong["valid"] is False and (wrong["errors"][0]["start"], wrong["errors"][0]["end"]) == (

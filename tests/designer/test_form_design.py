@@ -307,7 +307,7 @@ operations = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(operations, min_size=1, max_size=4), st.booleans())
 def test_any_operation_gives_valid_metadata_or_a_refusal_with_a_path(ops, published):
     before = copy.deepcopy(NCR)
