@@ -321,5 +321,5 @@ def audit_verify(ctx: click.Context) -> None:
     click.echo("audit trail verified: every chain is intact")
 
 
-# Registers ``jizuo user`` and ``jizuo workspace`` on ``main``.
-from jizuo import cli_accounts  # noqa: E402, F401
+# Registers ``jizuo user``, ``jizuo workspace`` and ``jizuo app`` on ``main``.
+from jizuo import cli_accounts, cli_apps  # noqa: E402, F401

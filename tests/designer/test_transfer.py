@@ -138,3 +138,27 @@ def test_export_and_import_through_the_api(shop):
     assert again.status_code == 409 and again.json["errors"][0]["path"] == "/app/key"
     hostile = shop.bea("POST", "/imports", {"document": {"format": "jizuo-app", "x": "y" * 10}})
     assert hostile.status_code == 422
+
+
+def test_the_command_line_exports_and_imports(shop, app, tmp_path):
+    from jizuo.cli import main
+
+    runner = app.test_cli_runner()
+    path = tmp_path / "erp.json"
+    out = runner.invoke(main, ["app", "export", "erp", "-o", str(path), "--workspace", "acme",
+                               "--records"], obj={"app": app})  # fmt: skip
+    assert out.exit_code == 0, out.output
+    dry = runner.invoke(main, ["app", "import", str(path), "--workspace", "beta", "--dry-run"],
+                        obj={"app": app})  # fmt: skip
+    assert dry.exit_code == 0 and "would be imported" in dry.output
+    done = runner.invoke(
+        main, ["app", "import", str(path), "--workspace", "beta"], obj={"app": app}
+    )
+    assert done.exit_code == 0, done.output
+    again = runner.invoke(
+        main, ["app", "import", str(path), "--workspace", "beta"], obj={"app": app}
+    )
+    assert again.exit_code == 1 and "on_conflict" in again.output
+    renamed = runner.invoke(main, ["app", "import", str(path), "--workspace", "beta",
+                                   "--on-conflict", "rename"], obj={"app": app})  # fmt: skip
+    assert renamed.exit_code == 0 and "erp_2" in renamed.output
