@@ -301,9 +301,44 @@ class EntityRecords:
         """Validate and insert records all-or-nothing; errors are prefixed with the row index."""
         return [record_id for record_id, _ in self._create(rows, reason)]
 
+    def check_many(self, rows: list[Any]) -> list[list[dict]]:
+        """Per row, every error ``create_many`` would refuse it for (a row outside the
+        actor's create scope too), writing nothing: an import's dry run."""
+        self.actor.require_write()
+        self.access.require("create")
+        prepared, errors = self._prepare(rows)
+        self._scope_errors(prepared, errors)
+        return errors
+
+    def create_valid(
+        self, rows: list[Any], *, reason: str | None = None
+    ) -> tuple[list[int | None], list[list[dict]]]:
+        """Insert the rows that pass every check of ``create_many``; per row, the new id (None
+        for a refused row) and the errors it was refused for: an import of valid rows."""
+        self.actor.require_write()
+        self.access.require("create")
+        prepared, errors = self._prepare(rows)
+        self._scope_errors(prepared, errors)
+        good = [i for i, row_errors in enumerate(errors) if not row_errors]
+        ids: list[int | None] = [None] * len(rows)
+        if good:
+            inserted = self._insert_new([prepared[i] for i in good], reason)
+            for i, (record_id, _values) in zip(good, inserted, strict=True):
+                ids[i] = record_id
+        return ids, errors
+
     def _create(self, rows: list[Any], reason: str | None) -> list[tuple[int, dict[str, Any]]]:
         self.actor.require_write()
         self.access.require("create")
+        prepared, errors = self._prepare(rows)
+        self._raise_if_any(errors, single=len(rows) == 1)
+        if self.access.scopes.get("create") is not None:
+            for data in prepared:
+                self._require_in_scope("create", None, data)
+        return self._insert_new(prepared, reason)
+
+    def _prepare(self, rows: list[Any]) -> tuple[list[dict[str, Any]], list[list[dict]]]:
+        """Validated, completed copies of new records' data, and each one's errors."""
         user = self.user
         prepared, errors = [], []
         for raw in rows:
@@ -319,11 +354,22 @@ class EntityRecords:
             prepared.append(data)
             errors.append(row_errors)
         self._database_checks(prepared, errors, [None] * len(prepared))
-        self._raise_if_any(errors, single=len(rows) == 1)
-        if self.access.scopes.get("create") is not None:
-            for data in prepared:
-                self._require_in_scope("create", None, data)
+        return prepared, errors
 
+    def _scope_errors(self, prepared: list[dict[str, Any]], errors: list[list[dict]]) -> None:
+        """An error for each otherwise valid row the actor may not create (its row scope)."""
+        if self.access.scopes.get("create") is None:
+            return
+        for data, row_errors in zip(prepared, errors, strict=True):
+            names = self.record_names(None, data)
+            if not row_errors and not self.access.in_scope("create", names, self.user):
+                message = "outside the records your role may create"
+                row_errors.append(error("", message, "scope"))
+
+    def _insert_new(
+        self, prepared: list[dict[str, Any]], reason: str | None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Number, insert, link and record checked new records."""
         now = utcnow()
         self._number(prepared, now)
         workflow = self.workflow()

@@ -189,6 +189,29 @@ def platform_paths() -> dict[str, Any]:
             }
         },
     }
+    text = {"type": "string"}
+    import_upload = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "attachment": {"type": "integer"},
+                        "mapping": {**text, "description": "JSON: column → field key or null"},
+                        "reference_keys": {**text, "description": "JSON: field → key field"},
+                        "mode": {"enum": ["all_or_nothing", "valid_rows"]},
+                        "date_order": {"enum": ["day_first", "month_first"]},
+                        "decimal_sign": {"enum": ["auto", ".", ","]},
+                        "sheet": text,
+                        "header_row": {"type": "integer", "minimum": 1},
+                        "dry_run": {"type": "boolean"},
+                    },
+                }
+            }
+        },
+    }
     return {
         "/api/v1/apps": {
             "get": _op("list_apps", "The apps of the workspace"),
@@ -231,6 +254,29 @@ def platform_paths() -> dict[str, Any]:
                 "computed values and spec marks, as the server evaluates them",
                 body=True,
             ),
+        },
+        f"{base}/imports": {
+            "parameters": _path_params("app", "entity"),
+            "post": _op(
+                "import_records",
+                "Import a CSV or XLSX file (multipart: file or attachment, mapping, "
+                "reference_keys, mode, date_order, decimal_sign, sheet, header_row, dry_run): "
+                "the dry run's report, or 202 and the import job",
+                "202",
+                requestBody=import_upload,
+                responses={
+                    "200": _json({"type": "object"}, "The dry run's report"),
+                    "202": _json({"type": "object"}, "The import job"),
+                    **PROBLEM_RESPONSES,
+                    "403": _problem_response("The caller may not create these records"),
+                    "413": _problem_response("The file has too many bytes or rows"),
+                    "422": {"$ref": "#/components/responses/Invalid"},
+                },
+            ),
+        },
+        f"{base}/imports/{{id}}": {
+            "parameters": _path_params("app", "entity", "id"),
+            "get": _op("get_import", "An import job: progress, counts and the refused rows"),
         },
         "/api/v1/apps/{app}/permissions": {
             "parameters": _path_params("app"),
