@@ -238,7 +238,14 @@ def _open_xlsx(path: Path | str, sheet: str | None) -> tuple[Iterator, Any, list
     return rows(), close, names
 
 
-def count_rows(path: Path | str, filename: str, **how: Any) -> int:
-    """How many non-blank data rows a file has (read through once, a row at a time)."""
-    with open_table(path, filename, **how) as table:
-        return sum(1 for _ in table.rows())
+def preview(
+    path: Path | str, filename: str, *, sheet: str | None = None, header_row: int = 1, rows: int = 3
+) -> tuple[Table, list[list[Any]]]:
+    """The table's header and sheets, and its first data rows (the table is closed)."""
+    with open_table(path, filename, sheet=sheet, header_row=header_row) as table:
+        first = []
+        for _number, cells in table.rows():
+            first.append(cells)
+            if len(first) >= rows:
+                break
+    return table, first

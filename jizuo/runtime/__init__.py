@@ -12,7 +12,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the runtime's pages."""
-    from jizuo.runtime import form_views, views  # noqa: F401 - add the routes
+    from jizuo.runtime import form_views, import_views, views  # noqa: F401 - add the routes
     from jizuo.runtime.blueprint import runtime
 
     app.register_blueprint(runtime)
