@@ -22,7 +22,6 @@ from typing import Any
 
 from jizuo.platform.errors import JizuoError, ValidationFailed, error
 
-FORMATS = ("csv", "xlsx")
 CSV_NAMES = (".csv", ".txt", ".tsv")
 XLSX_NAMES = (".xlsx", ".xlsm")
 DELIMITERS = (",", ";", "\t")
