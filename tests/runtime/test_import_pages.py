@@ -76,6 +76,12 @@ def test_upload_map_check_and_import_valid_rows(app, shop):
     assert "Imported 3 of 6 rows." in progress and "3 rows were not valid" in progress
     assert 'http-equiv="refresh"' not in progress  # finished: no more reloading
     assert [p["code"] for p in shop.parts()] == GOOD_CODES
+    # The record's history says it was imported, from which file, by which job.
+    job_id = done.headers["Location"].rsplit("/", 1)[1]
+    first = RecordStore(shop.session, shop.admin).entity("erp", "part").list().items[-1]
+    shop.session.rollback()
+    history = client.get(f"{LIST}{first.id}").get_data(as_text=True)
+    assert f"import parts.csv (job {job_id})" in history
 
 
 def test_a_running_import_page_reloads_itself(app, shop):
