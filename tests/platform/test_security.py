@@ -18,6 +18,7 @@ ALLOW_LIST = {
     "auth.login",
     "auth.switch_language",
     "auth.inbound_webhook",
+    "auth.vega_script",
 }
 
 

@@ -79,11 +79,13 @@ def init_app(app: Flask) -> None:
         admin_permissions,
         admin_users,
         auth_views,
+        chart_assets,
         job_views,
         notification_views,
         token_views,
     )
     from jizuo.platform.web.blueprints import admin, auth
 
+    chart_assets.init_app(app)
     app.register_blueprint(auth)
     app.register_blueprint(admin)
