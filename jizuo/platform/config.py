@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     "PROXY_COUNT": 0,
     "SESSION_COOKIE_SECURE": False,  # also Secure whenever a request arrives over HTTPS
+    # Record exports of more rows than this run as a job; no export holds more than the max.
+    "EXPORT_INLINE_ROWS": 5_000,
+    "EXPORT_MAX_ROWS": 1_000_000,
 }
 
 

@@ -6,23 +6,21 @@ through ``EntityRecords.visible`` first, and the field lists here skip hidden fi
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import func, select
 
 from jizuo.platform.attachments import readable_attachments
 from jizuo.platform.errors import BadRequest, NotFound, PermissionDenied
 from jizuo.platform.i18n import date_text, datetime_text, number
 from jizuo.platform.metadata import EntityDefinition, Field
 from jizuo.platform.models import App, Attachment, Entity, Membership, Record, RecordLink, User
-from jizuo.platform.query import Filter, encode_cursor, filter_clause, parse_filters
+from jizuo.platform.query import Filter, encode_cursor, parse_filters
+from jizuo.platform.record_exports import search_clause
 from jizuo.platform.records import EntityRecords, Page, RecordStore
 from jizuo.platform.web import localized
 
@@ -318,22 +316,6 @@ def search_fields(records: EntityRecords) -> list[Field]:
     ]
 
 
-def search_clause(records: EntityRecords, text: str | None) -> ColumnElement | None:
-    """Records with ``text`` in any searchable field (None: no search)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    fields = search_fields(records)
-    if not fields:
-        return false()
-    return or_(
-        *(
-            filter_clause(records.dialect, records.definition, Filter(f.key, "contains", text))
-            for f in fields
-        )
-    )
-
-
 def find(
     records: EntityRecords,
     filters: list[Filter],
@@ -418,66 +400,3 @@ def round_estimate(n: int) -> int:
     """An estimate rounded to two significant digits (it is not more precise than that)."""
     digits = len(str(n)) - 2
     return n if digits <= 0 else round(n, -digits)
-
-
-# -- CSV export ----------------------------------------------------------------------
-
-#: Cells starting with these would run as formulas in a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_BATCH = 500
-
-
-def export_fields(records: EntityRecords) -> list[Field]:
-    """Every field the viewer may see, in layout order (hidden fields never)."""
-    return form_fields(records.definition, records.access.hidden)
-
-
-def csv_cell(field: Field, value: Any) -> Any:
-    """One CSV cell: the stored value (lists joined, child rows as JSON), never a formula."""
-    if value is None:
-        return ""
-    if field.kind in ("child_table", "object"):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def csv_text(records: EntityRecords, batches: Iterable[list[Record]], header: list[str]) -> str:
-    """The CSV document (UTF-8 with BOM, so spreadsheets read Chinese text) of the records."""
-    fields = export_fields(records)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for batch in batches:
-        for record in batch:
-            data = records.visible(record.data)
-            system = [record.id, record.state or "", record.created_at.isoformat()]
-            writer.writerow(system + [csv_cell(f, data.get(f.key)) for f in fields])
-    return out.getvalue()
-
-
-def filtered_batches(
-    records: EntityRecords, filters: list[Filter], text: str | None, order_by: str | None, cap: int
-) -> Iterator[list[Record]]:
-    """Every record of a filtered list, a page at a time, at most ``cap`` of them."""
-    cursor, sent = None, 0
-    while sent < cap:
-        page = find(
-            records,
-            filters,
-            text,
-            order_by=order_by,
-            limit=min(EXPORT_BATCH, cap - sent),
-            cursor=cursor,
-        )
-        yield page.items
-        sent += len(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return

@@ -28,21 +28,25 @@ from jizuo.platform.errors import (
     error,
 )
 from jizuo.platform.models import Assignment, User
-from jizuo.platform.records import EntityRecords, RecordStore
+from jizuo.platform.query import Filter
+from jizuo.platform.record_exports import (
+    DEFAULT_INLINE_ROWS,
+    DEFAULT_MAX_ROWS,
+    ExportRequest,
+    export_records,
+)
+from jizuo.platform.records import RecordStore
 from jizuo.platform.security import MEMBER_RULE, access
 from jizuo.platform.transitions import apply_transition, available_transitions
-from jizuo.platform.web import localized
+from jizuo.platform.web import select_locale
 from jizuo.runtime.blueprint import runtime
 from jizuo.runtime.forms import layout_keys
 from jizuo.runtime.presenting import (
     Count,
     column_filter,
     count,
-    csv_text,
     default_order,
     display,
-    export_fields,
-    filtered_batches,
     find,
     list_columns,
     list_filters,
@@ -52,8 +56,6 @@ from jizuo.runtime.presenting import (
     where_used,
 )
 
-#: Most records one CSV export holds (a bigger export is a job for the API).
-EXPORT_MAX_ROWS = 50_000
 #: Most records one bulk action takes.
 BULK_MAX = 500
 
@@ -152,30 +154,39 @@ def record_list(app_key: str, entity_key: str) -> str:
     )
 
 
-def _csv_response(records: EntityRecords, batches: Any) -> Response:
-    header = ["id", _("State"), _("Created")] + [
-        localized(f.schema.get("title") or f.key) for f in export_fields(records)
-    ]
-    body = csv_text(records, batches, header)
-    name = f"{records.published.app.key}-{records.definition.key}.csv"
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+def _export(app_key: str, entity_key: str, fmt: str, filters: list, text: str | None,
+            order_by: str | None) -> Response:  # fmt: skip
+    """The export as a download, or (when large) a job whose page shows its progress."""
+    config = current_app.config
+    export = ExportRequest(app_key, entity_key, fmt, tuple(filters), text, order_by,
+                           select_locale())  # fmt: skip
+    db = get_session()
+    result = export_records(
+        db,
+        g.actor,
+        export,
+        inline_rows=int(config.get("EXPORT_INLINE_ROWS") or DEFAULT_INLINE_ROWS),
+        max_rows=int(config.get("EXPORT_MAX_ROWS") or DEFAULT_MAX_ROWS),
     )
+    if result.job is not None:
+        db.commit()
+        flash(_("The export is large: it is written in the background. Download it here when "
+                "it is done."))  # fmt: skip
+        return redirect(url_for("auth.job_page", job_id=result.job.id))
+    return result.download()
 
 
-@runtime.get("/<app_key>/<entity_key>/export")
+@runtime.get("/<app_key>/<entity_key>/export", defaults={"fmt": "csv"})
+@runtime.get("/<app_key>/<entity_key>/export.<any(csv, xlsx):fmt>")
 @access(MEMBER_RULE)
-def export_list(app_key: str, entity_key: str) -> Response:
-    """The filtered list as CSV (the same filters, search and order as the page)."""
+def export_list(app_key: str, entity_key: str, fmt: str) -> Response:
+    """The filtered list as CSV or XLSX (the same filters, search and order as the page)."""
     records = RecordStore(get_session(), g.actor).entity(app_key, entity_key)
     records.access.require("export")
     params = _list_params()
     filters = list_filters(records, params)
     order_by = params.get("order_by") or default_order(records)
-    batches = filtered_batches(records, filters, params.get("q"), order_by, EXPORT_MAX_ROWS)
-    return _csv_response(records, batches)
+    return _export(app_key, entity_key, fmt, filters, params.get("q"), order_by)
 
 
 def _selected_ids() -> list[int]:
@@ -193,8 +204,8 @@ def export_selected(app_key: str, entity_key: str) -> Response:
     """The ticked records as CSV."""
     records = RecordStore(get_session(), g.actor).entity(app_key, entity_key)
     records.access.require("export")
-    found = records.get_many(set(_selected_ids()))
-    return _csv_response(records, [[found[i] for i in sorted(found)]])
+    chosen = Filter("id", "in", ",".join(str(i) for i in _selected_ids()))
+    return _export(app_key, entity_key, "csv", [chosen], None, "id")
 
 
 def _back_to_list(app_key: str, entity_key: str) -> Response:

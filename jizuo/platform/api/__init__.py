@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         automation_views,
         catalog_views,
         definition_views,
+        export_views,
         import_views,
         job_views,
         openapi,

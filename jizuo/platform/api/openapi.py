@@ -114,6 +114,7 @@ def _entity_paths(name: str, base: str) -> dict[str, Any]:
                 },
             },
         },
+        **{f"{base}/records.{fmt}": _export_path(op_id, fmt) for fmt in ("csv", "xlsx")},
         f"{base}/records/{{id}}": {
             "parameters": [record_id],
             "get": {
@@ -139,6 +140,37 @@ def _entity_paths(name: str, base: str) -> dict[str, Any]:
                 "responses": {"204": {"description": "Deleted"}, **PROBLEM_RESPONSES},
             },
         },
+    }
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _export_path(op_id: str, fmt: str) -> dict[str, Any]:
+    """The list as a file, with the list's filters, ``order_by``, search ``q`` and ``lang``."""
+    query = [
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("order_by", "q", "lang")
+    ]
+    file = {"type": "string", "contentMediaType": EXPORT_TYPES[fmt]}
+    return {
+        "get": {
+            "operationId": f"export_{op_id}_{fmt}",
+            "summary": f"The filtered list as {fmt.upper()} (filters as for the list); "
+            "a large export answers 202 with the job writing it",
+            "parameters": query,
+            "responses": {
+                "200": {
+                    "description": "The file",
+                    "content": {EXPORT_TYPES[fmt]: {"schema": file}},
+                },
+                "202": _json({"type": "object"}, "The export job (Location: the job)"),
+                **PROBLEM_RESPONSES,
+            },
+        }
     }
 
 

@@ -6,11 +6,21 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from jizuo.platform.actor import ADMIN, Actor
 from jizuo.platform.db import get_session
 from jizuo.platform.errors import Conflict, NotFound, PermissionDenied
-from jizuo.platform.jobs import STATUSES, get_job, list_jobs, may_retry, retry_job
+from jizuo.platform.jobs import FINAL, STATUSES, get_job, list_jobs, may_retry, retry_job
+from jizuo.platform.models import Job
 from jizuo.platform.security import MEMBER_RULE, access
 from jizuo.platform.web.blueprints import auth
+
+
+def download_link(job: Job, actor: Actor) -> str | None:
+    """Where the file a finished job wrote (an export) is downloaded, for whoever may."""
+    link = (job.result or {}).get("download") if job.status == "finished" else None
+    if not isinstance(link, str) or not link.startswith("/api/v1/attachments/"):
+        return None
+    return link if actor.has_role(ADMIN) or job.created_by == actor.user_id else None
 
 
 @auth.get("/jobs")
@@ -26,6 +36,7 @@ def jobs_page() -> str:
         status=status,
         statuses=STATUSES,
         can_retry={j.id for j in rows if j.status == "failed" and may_retry(g.actor, j)},
+        downloads={j.id: download_link(j, g.actor) for j in rows},
     )
 
 
@@ -36,7 +47,11 @@ def job_page(job_id: str) -> str:
     if job is None:
         abort(404)
     return render_template(
-        "jobs/detail.html", job=job, can_retry=job.status == "failed" and may_retry(g.actor, job)
+        "jobs/detail.html",
+        job=job,
+        can_retry=job.status == "failed" and may_retry(g.actor, job),
+        download=download_link(job, g.actor),
+        running=job.status not in FINAL,
     )
 
 
