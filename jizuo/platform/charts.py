@@ -221,16 +221,28 @@ def _histogram(chart: Mapping, by_key: dict, values: list, locale: str) -> dict[
     x = by_key[chart["x"]]
     numbers = [v[x.key] for v in values if _is_number(v.get(x.key))]
     bins = chart.get("bins")
+    count = {"aggregate": "count", "type": "quantitative", "title": translated(COUNT, locale)}
+    encoding: dict[str, Any]
     if bins and numbers and max(numbers) > min(numbers):
-        # Exactly ``bins`` bins of equal width over the data (maxbins would pick "nice" ones).
-        low, high = min(numbers), max(numbers)
-        binning: dict[str, Any] = {"extent": [low, high], "step": (high - low) / bins}
+        # Exactly ``bins`` equal bins over the data, the largest value in the last one (as
+        # numpy.histogram does), binned here: Vega's own put the maximum in a bin of its own.
+        low, high = float(min(numbers)), float(max(numbers))
+        width = (high - low) / bins
+        for row in values:
+            if _is_number(row.get(x.key)):
+                i = min(int((float(row[x.key]) - low) / width), bins - 1)
+                row["_bin_start"], row["_bin_end"] = low + i * width, low + (i + 1) * width
+        encoding = {
+            "x": {
+                **_channel(x, locale),
+                "field": "_bin_start",
+                "bin": {"binned": True, "step": width},
+            },
+            "x2": {"field": "_bin_end"},
+            "y": count,
+        }
     else:
-        binning = {"maxbins": bins or 20}
-    encoding = {
-        "x": _channel(x, locale, bin=binning),
-        "y": {"aggregate": "count", "type": "quantitative", "title": translated(COUNT, locale)},
-    }
+        encoding = {"x": _channel(x, locale, bin={"maxbins": bins or 20}), "y": count}
     if chart.get("color"):
         encoding["color"] = _channel(by_key[chart["color"]], locale)
     return {"data": {"values": values}, "mark": "bar", "encoding": encoding}
