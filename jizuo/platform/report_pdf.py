@@ -34,6 +34,7 @@ UNICODE_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",)
 WEIGHTS = {"text": 3.0, "integer": 1.3, "number": 1.6, "date": 1.7, "datetime": 2.6}
 MORE_ROWS = N_("Only the first %(n)s rows are shown; export the report as XLSX for all of them.")
 PAGE = N_("Page %(page)s of %(pages)s")
+YES, NO = N_("yes"), N_("no")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def cell_text(column: Column, value: Any, locale: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "✓" if value else "✗"
+        return translated(YES if value else NO, locale)
     if column.type in NUMERIC and isinstance(value, int | float | Decimal):
         pattern = "#,##0." + "#" * 6
         if column.precision is not None:
