@@ -176,10 +176,10 @@ def _export(app_key: str, entity_key: str, fmt: str, filters: list, text: str | 
     return result.download()
 
 
-@runtime.get("/<app_key>/<entity_key>/export", defaults={"fmt": "csv"})
+@runtime.get("/<app_key>/<entity_key>/export")
 @runtime.get("/<app_key>/<entity_key>/export.<any(csv, xlsx):fmt>")
 @access(MEMBER_RULE)
-def export_list(app_key: str, entity_key: str, fmt: str) -> Response:
+def export_list(app_key: str, entity_key: str, fmt: str = "csv") -> Response:
     """The filtered list as CSV or XLSX (the same filters, search and order as the page)."""
     records = RecordStore(get_session(), g.actor).entity(app_key, entity_key)
     records.access.require("export")
