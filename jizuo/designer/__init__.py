@@ -11,7 +11,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the designer's API."""
-    from jizuo.designer import api
+    """Register the designer's API and its pages."""
+    from jizuo.designer import api, pages
 
     api.init_app(app)
+    pages.init_app(app)

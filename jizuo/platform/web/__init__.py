@@ -46,8 +46,9 @@ def _load_user(session_id: str) -> SessionUser | None:
 
 
 def select_locale() -> str:
-    """The chosen language, else the browser's preference (English when neither says)."""
-    chosen = session.get("lang")
+    """The chosen language, else the browser's preference (English when neither says); a
+    page shown in a given language (the designer's preview) sets ``g.locale_override``."""
+    chosen = g.get("locale_override") or session.get("lang")
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or "en"
