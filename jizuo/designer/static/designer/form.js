@@ -58,7 +58,7 @@ function stale(answer) {
 }
 
 // Send an edit (ops, undo or redo) made on the current version; reload what shows the draft.
-async function edit(path, body = {}) {
+async function edit(path, body = {}, { panel: reloadPanel = true } = {}) {
   say(messages.saving);
   const { response, answer } = await send(path, { ...body, version });
   if (response.status === 412) {
@@ -73,13 +73,13 @@ async function edit(path, body = {}) {
   version = answer.version;
   root.querySelector('[data-action="undo"]').disabled = !answer.can_undo;
   root.querySelector('[data-action="redo"]').disabled = !answer.can_redo;
-  await Promise.all([loadCanvas(), loadPanel()]);
+  await Promise.all([loadCanvas(), reloadPanel ? loadPanel() : null]);
   reloadPreview();
   say(messages.saved);
   return answer;
 }
 
-const ops = (list) => edit("/draft/ops", { ops: list });
+const ops = (list, options) => edit("/draft/ops", { ops: list }, options);
 
 async function loadCanvas() {
   const response = await fetch(canvas.dataset.canvas, { credentials: "same-origin" });
@@ -167,7 +167,7 @@ function dropIndex(column, y, movingKey) {
 async function moveField(key, position) {
   const answer = await ops([{ op: "move_field", field: key, position }]);
   if (answer) {
-    say(messages.moved);
+    say(`${messages.saved} · ${messages.moved}`);
     const moved = canvas.querySelector(`.d-field[data-field="${CSS.escape(key)}"]`);
     if (moved) moved.focus();
   }
@@ -472,7 +472,9 @@ panel.addEventListener("change", async (event) => {
   const field = panelField();
   if (input.dataset.prop && field) {
     const property = input.dataset.prop;
-    const answer = await ops([{ op: "set_property", field, property, value: valueOf(input) }]);
+    // The panel stays as typed (and focused) unless the field's key changed.
+    const op = { op: "set_property", field, property, value: valueOf(input) };
+    const answer = await ops([op], { panel: false });
     if (answer && property === "key") {
       const table = field.includes(".") ? field.split(".")[0] + "." : "";
       selected = { field: table + input.value.trim() };
@@ -608,13 +610,13 @@ const checkExpression = debounce(async (input) => {
         button.type = "button";
         button.className = "link";
         button.textContent = item.name;
+        button.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
         button.addEventListener("click", () => {
           const end = input.selectionStart ?? input.value.length;
           input.value = input.value.slice(0, end - prefix.length) + item.insert + input.value.slice(end);
           input.focus();
           list.replaceChildren();
           checkExpression(input);
-          input.dispatchEvent(new Event("change", { bubbles: true }));
         });
         li.append(button);
         return li;
