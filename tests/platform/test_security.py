@@ -14,6 +14,7 @@ from tests import factories
 ALLOW_LIST = {
     "static",
     "runtime.static",
+    "designer.static",
     "healthz",
     "auth.login",
     "auth.switch_language",
