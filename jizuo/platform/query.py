@@ -181,6 +181,12 @@ def filter_clause(dialect: str, defn: EntityDefinition, flt: Filter) -> ColumnEl
     return _scalar_clause(field_sql(dialect, f), flt, f.sql_type, dialect)
 
 
+def value_clause(dialect: str, expr: ColumnElement, flt: Filter, sql_type: str) -> ColumnElement:
+    """One filter's WHERE clause on any SQL expression of a value (reports filter the values
+    of child rows and referenced records with it)."""
+    return _scalar_clause(expr, flt, sql_type, dialect)
+
+
 def _scalar_clause(expr: ColumnElement, flt: Filter, sql_type: str, dialect: str) -> ColumnElement:
     if flt.op == "null":
         wanted = _coerce(flt.value, "boolean", flt.name)

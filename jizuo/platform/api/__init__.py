@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         openapi,
         problems,
         record_views,
+        report_views,
         rules_views,
         workflow_views,
     )

@@ -46,6 +46,7 @@ def list_kind(app_key: str, kinds: str) -> Response:
 
 
 @api.get(f"{BASE}/<key>")
+@api.get(f"{BASE}/<key>/definition")  # for reports, the bare URL runs the report
 def get_kind(app_key: str, kinds: str, key: str) -> Response:
     session = get_session()
     found = get_definition(session, g.actor, app_key, kinds[:-1], key)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 import jizuo
 from jizuo.platform.actor import Actor
 from jizuo.platform.api import api
+from jizuo.platform.api.report_views import EXPORTS
 from jizuo.platform.catalog import published_of
 from jizuo.platform.db import get_session
 from jizuo.platform.models import App, Entity
@@ -200,14 +201,89 @@ def _path_params(*names: str) -> list[dict[str, Any]]:
     ]
 
 
-def _kinds_params(*names: str) -> list[dict[str, Any]]:
-    kinds = {
-        "name": "kinds",
-        "in": "path",
-        "required": True,
-        "schema": {"enum": ["workflows", "automations", "reports", "dashboards"]},
+KINDS = ("workflows", "automations", "reports", "dashboards")
+
+
+def _kinds_params(*names: str, kinds: tuple[str, ...] = KINDS) -> list[dict[str, Any]]:
+    kind = {"name": "kinds", "in": "path", "required": True, "schema": {"enum": list(kinds)}}
+    return [*_path_params(*names), kind]
+
+
+def report_paths() -> dict[str, Any]:
+    """A report's rows as JSON, and as a file per export format."""
+    params = [
+        *_path_params("app", "key"),
+        {"name": "lang", "in": "query", "schema": {"enum": ["en", "zh"]}},
+        {
+            "name": "filters",
+            "in": "query",
+            "style": "form",
+            "explode": True,
+            "description": "Extra filters as in record lists: field=value, field__gte=…, "
+            "supplier.name=… (paths of the report)",
+            "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    ]
+    base = "/api/v1/apps/{app}/reports/{key}"
+    rows = _json(_ref("ReportResult"), "Columns, rows and totals over what the caller may see")
+    paths: dict[str, Any] = {
+        base: {
+            "parameters": params,
+            "get": {
+                "operationId": "run_report",
+                "summary": "Run a published report",
+                "responses": {"200": rows, **PROBLEM_RESPONSES},
+            },
+        }
     }
-    return [*_path_params(*names), kinds]
+    for name, export in EXPORTS.items():
+        media_type = export.media_type.split(";")[0]
+        paths[f"{base}.{name}"] = {
+            "parameters": params,
+            "get": {
+                "operationId": f"export_report_{name}",
+                "summary": f"A published report as {name.upper()} (needs the export right)",
+                "responses": {
+                    "200": {
+                        "description": f"The report as {name.upper()}",
+                        "content": {media_type: {"schema": {"type": "string"}}},
+                    },
+                    **PROBLEM_RESPONSES,
+                },
+            },
+        }
+    return paths
+
+
+REPORT_RESULT = {
+    "type": "object",
+    "required": ["app", "report", "version", "columns", "rows"],
+    "properties": {
+        "app": {"type": "string"},
+        "report": {"type": "string"},
+        "version": {"type": "integer"},
+        "title": {"type": "object", "additionalProperties": {"type": "string"}},
+        "columns": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "title", "type", "role"],
+                "properties": {
+                    "key": {"type": "string"},
+                    "title": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "type": {"enum": ["integer", "number", "text", "boolean", "date", "datetime"]},
+                    "role": {"enum": ["group", "pivot", "measure", "share"]},
+                    "measure": {"type": "string"},
+                    "pivot_value": {},
+                },
+            },
+        },
+        "rows": {"type": "array", "items": {"type": "object"}},
+        "totals": {"type": ["object", "null"]},
+        "has_other": {"type": "boolean"},
+        "chart": {"type": ["object", "null"]},
+    },
+}
 
 
 def platform_paths() -> dict[str, Any]:
@@ -322,8 +398,17 @@ def platform_paths() -> dict[str, Any]:
             "get": _op("list_definitions", "Workflows, automations, reports or dashboards"),
         },
         "/api/v1/apps/{app}/{kinds}/{key}": {
-            "parameters": _kinds_params("app", "key"),
+            "parameters": _kinds_params(
+                "app", "key", kinds=("workflows", "automations", "dashboards")
+            ),
             "get": _op("get_definition", "A definition: published body and draft"),
+        },
+        "/api/v1/apps/{app}/{kinds}/{key}/definition": {
+            "parameters": _kinds_params("app", "key"),
+            "get": _op(
+                "get_definition_body",
+                "A definition: published body and draft (for reports, the bare URL runs them)",
+            ),
         },
         "/api/v1/apps/{app}/{kinds}/{key}/draft": {
             "parameters": _kinds_params("app", "key"),
@@ -428,6 +513,7 @@ def platform_paths() -> dict[str, Any]:
                 "create_assignment", "Assign the record ({user} or {role}, due_at)", "201", True
             ),
         },
+        **report_paths(),
         "/api/v1/tasks": {
             "get": _op("my_tasks", "Approvals the caller may give and assignments to them"),
         },
@@ -466,6 +552,7 @@ def build_openapi(session: Session, actor: Actor) -> dict[str, Any]:
             },
         }
     }
+    schemas["ReportResult"] = REPORT_RESULT
     paths: dict[str, Any] = platform_paths()
     for more in current_app.extensions["jizuo"].get("openapi_paths", []):
         paths.update(more())
