@@ -74,11 +74,13 @@ def report_file(app_key: str, key: str, file_format: str) -> Response:
     )
 
 
+def _file_view(file_format: str) -> Callable[[str, str], Response]:
+    def view(app_key: str, key: str) -> Response:
+        return report_file(app_key, key, file_format)
+
+    view.__name__ = f"report_{file_format}"
+    return view
+
+
 for _format in EXPORTS:
-    api.add_url_rule(
-        f"{REPORT}.{_format}",
-        endpoint=f"report_{_format}",
-        view_func=report_file,
-        methods=["GET"],
-        defaults={"file_format": _format},
-    )
+    api.add_url_rule(f"{REPORT}.{_format}", view_func=_file_view(_format), methods=["GET"])
