@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Any
 
-from jizuo.platform.report_engine import ReportResult
+from jizuo.platform.report_result import ReportResult
 
 TOTAL_LABEL = {"en": "Total", "zh": "合计"}
 #: Cells starting with these would run as formulas in a spreadsheet.

@@ -18,8 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -35,6 +33,7 @@ from jizuo.platform.report_plan import (
     ReportPlan,
     text_map,
 )
+from jizuo.platform.report_result import ReportColumn, ReportResult, json_value, pivoted
 from jizuo.platform.report_sql import Component, ReportQuery
 from jizuo.platform.reports import (
     PublishedReport,
@@ -46,63 +45,8 @@ from jizuo.platform.reports import (
 
 #: Grouped rows a report may have; beyond, it asks for filters, coarser buckets or a top-N.
 MAX_GROUPS = 20_000
-MAX_PIVOT_VALUES = 200
 OTHER_LABEL = {"en": "Other", "zh": "其他"}
-EMPTY_LABEL = {"en": "(empty)", "zh": "（空）"}
 SHARE_TITLE = {"en": "Cumulative %", "zh": "累计百分比"}
-
-
-@dataclass(frozen=True)
-class ReportColumn:
-    """A column of a result: a group-by or pivot value, a measure, or the Pareto share."""
-
-    key: str
-    title: dict[str, str]
-    type: str  # integer, number, text, boolean, date, datetime
-    role: str  # group, pivot, measure, share
-    measure: str | None = None  # pivoted measure columns: the measure and the pivot value
-    pivot_value: Any = None
-
-    def to_json(self) -> dict[str, Any]:
-        out = {"key": self.key, "title": self.title, "type": self.type, "role": self.role}
-        if self.measure is not None:
-            out.update(measure=self.measure, pivot_value=self.pivot_value)
-        return out
-
-
-@dataclass(frozen=True)
-class ReportResult:
-    """The rows of a report as the viewer may see them, JSON-safe (numbers, ISO dates).
-
-    ``long_columns``/``long_rows`` are the rows before pivoting (one row per group and pivot
-    value), the shape charts want; without a pivot they are ``columns``/``rows``. With a top-N
-    and ``other``, the last row (``has_other``) aggregates the groups beyond the top.
-    """
-
-    app: str
-    key: str
-    version: int
-    title: dict[str, str]
-    columns: list[ReportColumn]
-    rows: list[dict[str, Any]]
-    totals: dict[str, Any] | None = None
-    has_other: bool = False
-    chart: dict[str, Any] | None = None
-    long_columns: list[ReportColumn] = field(default_factory=list)
-    long_rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "report": self.key,
-            "version": self.version,
-            "title": self.title,
-            "columns": [c.to_json() for c in self.columns],
-            "rows": self.rows,
-            "totals": self.totals,
-            "has_other": self.has_other,
-            "chart": self.chart,
-        }
 
 
 def run_report(
@@ -125,26 +69,6 @@ def run_report(
     dialect = session.get_bind().dialect.name
     query = ReportQuery(plan, filters, dialect, actor, viewer.accesses())
     return _Run(session, plan, query, language).result(report)
-
-
-def json_value(value: Any, kind: str) -> Any:
-    """A value from the database or pandas as JSON gives it: numbers, ISO dates, None."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    if kind == "integer":
-        return int(value)
-    if kind == "number":
-        return float(value)
-    if kind == "boolean":
-        return bool(value)
-    if kind in ("date", "datetime") and isinstance(value, datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return stamp.date().isoformat() if kind == "date" else stamp.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if kind == "date":
-        return str(value)[:10]
-    return value if isinstance(value, str) else str(value)
 
 
 @dataclass
@@ -314,7 +238,8 @@ class _Run:
             return ReportResult(
                 columns=columns, rows=rows, totals=totals, has_other=other is not None, **common
             )
-        wide_columns, wide_rows = self._pivot(rows)
+        assert plan.pivot is not None
+        wide_columns, wide_rows = pivoted(rows, plan.groups, plan.pivot, plan.measures)
         if plan.totals:
             totals = self._pivot_totals(groups, wide_columns)
         return ReportResult(columns=wide_columns, rows=wide_rows, totals=totals, **common)
@@ -359,39 +284,6 @@ class _Run:
             running += row[self.plan.pareto or ""] or 0
             row[CUMULATIVE] = running / total * 100 if total else None
 
-    def _pivot(self, rows: list[dict[str, Any]]) -> tuple[list[ReportColumn], list[dict]]:
-        """Rows × pivot values: one column per measure and pivot value."""
-        plan = self.plan
-        assert plan.pivot is not None
-        pivot = plan.pivot.key
-        values = _distinct_sorted(row[pivot] for row in rows)
-        if len(values) > MAX_PIVOT_VALUES:
-            raise BadRequest(
-                f"The pivot '{pivot}' has {len(values)} values (at most {MAX_PIVOT_VALUES}): "
-                "filter the report or use a coarser bucket."
-            )
-        columns = [ReportColumn(g.key, g.title, g.type, "group") for g in plan.groups]
-        for m in plan.measures:
-            for value in values:
-                title = {lang: f"{m.title[lang]} · {_label(value, lang)}" for lang in ("en", "zh")}
-                columns.append(
-                    ReportColumn(pivot_key(m.key, value), title, m.type, "measure", m.key, value)
-                )
-        wide: dict[tuple, dict[str, Any]] = {}
-        for row in rows:
-            keys = tuple(row[g.key] for g in plan.groups)
-            out = wide.setdefault(keys, self._empty_row(keys, values))
-            for m in plan.measures:
-                out[pivot_key(m.key, row[pivot])] = row[m.key]
-        return columns, list(wide.values())
-
-    def _empty_row(self, keys: tuple, values: list[Any]) -> dict[str, Any]:
-        row: dict[str, Any] = {g.key: k for g, k in zip(self.plan.groups, keys, strict=True)}
-        for m in self.plan.measures:
-            empty = 0 if m.agg in ("count", "count_distinct") else None
-            row.update({pivot_key(m.key, v): empty for v in values})
-        return row
-
     def _pivot_totals(self, groups: list[_Group], columns: list[ReportColumn]) -> dict[str, Any]:
         at = len(self.keys) - 1
         per_value = self._rollup(groups, (at,))
@@ -401,21 +293,6 @@ class _Run:
                 found = per_value.get((column.pivot_value,), {})
                 totals[column.key] = found.get(column.measure)
         return totals
-
-
-def pivot_key(measure: str, value: Any) -> str:
-    """The key of a pivoted column: the measure and the pivot value (``defects:D1``)."""
-    if value is None:
-        text = ""
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
-    return f"{measure}:{text}"
-
-
-def _label(value: Any, language: str) -> str:
-    return EMPTY_LABEL[language] if value is None else str(value)
 
 
 def _combine(how: str | None, a: Any, b: Any) -> Any:
@@ -446,12 +323,6 @@ def _sorted(groups: list, order: Sequence[tuple[str, bool]], columns: Sequence[G
     return out
 
 
-def _distinct_sorted(values: Any) -> list[Any]:
-    seen = list(dict.fromkeys(values))
-    filled = sorted((v for v in seen if v is not None), key=lambda v: (str(type(v)), v))
-    return filled + ([None] if None in seen else [])
-
-
 def _missing(value: Any) -> bool:
     try:
         return bool(pd.isna(value))
@@ -464,8 +335,4 @@ def _none(value: Any) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    if value is None or _missing(value):
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
-    return float(value)
+    return None if value is None or _missing(value) else float(value)

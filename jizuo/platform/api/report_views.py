@@ -17,7 +17,8 @@ from jizuo.platform.api import api
 from jizuo.platform.db import get_session
 from jizuo.platform.errors import BadRequest
 from jizuo.platform.report_csv import report_csv
-from jizuo.platform.report_engine import ReportResult, run_report
+from jizuo.platform.report_engine import run_report
+from jizuo.platform.report_result import ReportResult
 from jizuo.platform.web import LANGUAGES, select_locale
 
 REPORT = "/apps/<app_key>/reports/<key>"
