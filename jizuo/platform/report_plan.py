@@ -9,6 +9,7 @@ once with a JSON-pointer path into the definition. The plan knows nothing of the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -391,7 +392,18 @@ def filter_problem(ref: FieldRef, op: str, value: Any) -> tuple[str, str] | None
     for item in value if isinstance(value, list) else [value]:
         if not isinstance(item, ok) or (bool not in ok and isinstance(item, bool)):
             return "value", f"'{ref.path}' holds {ref.type} values; {item!r} is not one"
+        if ref.type in ("date", "datetime") and not _is_iso(item, ref.type):
+            return "value", f"'{ref.path}' holds dates; {item!r} is not an ISO {ref.type}"
     return None
+
+
+def _is_iso(text: str, kind: str) -> bool:
+    try:
+        if kind == "date":
+            return len(text) == 10 and bool(date.fromisoformat(text))
+        return bool(datetime.fromisoformat(text))
+    except ValueError:
+        return False
 
 
 def measure_problem(agg: str, ref: FieldRef | None, rows: Field | None) -> str | None:

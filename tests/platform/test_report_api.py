@@ -66,8 +66,10 @@ def test_results_as_json(plant, client, admin):  # noqa: ANN001
 
 
 def test_results_as_csv_in_the_viewers_language(plant, client, admin, session):  # noqa: ANN001
-    supplier = RecordStore(session, plant.admin).entity("erp", "supplier").create(
-        {"name": "=HYPERLINK(1)"}
+    supplier = (
+        RecordStore(session, plant.admin)
+        .entity("erp", "supplier")
+        .create({"name": "=HYPERLINK(1)"})
     )
     inspection = {"date": "2024-01-02", "result": "fail", "qty_inspected": 5,
                   "supplier": supplier.id, "defects": [{"code": "D9", "count": 2}]}  # fmt: skip
@@ -162,6 +164,7 @@ def test_a_bad_definition_is_refused_with_every_problem_at_once(plant, client, a
                 {"field": "qty_inspected", "op": "gte", "value": "many"},
                 {"field": "result", "op": "contains"},
                 {"field": "nothing", "op": "eq", "value": 1},
+                {"field": "date", "op": "gte", "value": "soon"},
             ],
             "where": "record.colour == 'red'",
             "group_by": [
@@ -186,7 +189,7 @@ def test_a_bad_definition_is_refused_with_every_problem_at_once(plant, client, a
     assert meaning.status_code == 422
     paths = [e["path"] for e in meaning.json["errors"]]
     assert set(paths) == {
-        "/filters/0/value", "/filters/1/value", "/filters/2/field", "/where",
+        "/filters/0/value", "/filters/1/value", "/filters/2/field", "/filters/3/value", "/where",
         "/group_by/0/field", "/group_by/1/bucket", "/group_by/2/field", "/measures/0/key",
         "/measures/1/field", "/measures/2", "/measures/3/denominator", "/measures/4/field",
         "/sort/0/key", "/pareto/measure", "/sort", "/chart/x", "/chart/y/1", "/chart/bins",
@@ -241,8 +244,15 @@ def test_a_report_that_no_longer_fits_its_entity_says_why(plant, client, admin, 
         "title": "Measured", "source": {"entity": "inspection"},
         "measures": [{"key": "mean", "agg": "avg", "field": "measured"}],
     })  # fmt: skip
-    changed = {**INSPECTION, "schema": {**INSPECTION["schema"], "properties": {
-        k: v for k, v in INSPECTION["schema"]["properties"].items() if k != "measured"}}}
+    changed = {
+        **INSPECTION,
+        "schema": {
+            **INSPECTION["schema"],
+            "properties": {
+                k: v for k, v in INSPECTION["schema"]["properties"].items() if k != "measured"
+            },
+        },
+    }
     factories.published(session, plant.admin, "qms", changed, {"drop": ["measured"]})
     response = client.get(f"{URL}/measured", headers=admin)
     assert response.status_code == 409

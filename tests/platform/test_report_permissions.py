@@ -109,7 +109,9 @@ def test_hidden_fields_are_refused_by_name_wherever_the_report_reads_them(plant,
         "group_by": [{"field": "supplier.terms"}],
         "measures": [{"key": "cost", "agg": "sum", "field": "cost"}, {"key": "n", "agg": "count"}],
     })  # fmt: skip
-    plant.policy("qms", {"entities": {"inspection": {"inspector": grant(fields={"cost": "hidden"})}}})
+    plant.policy(
+        "qms", {"entities": {"inspection": {"inspector": grant(fields={"cost": "hidden"})}}}
+    )
     plant.policy("erp", {"entities": {"supplier": {"inspector": grant(fields={"terms": "hidden"})},
                                       "country": {"inspector": grant()}}})  # fmt: skip
     h = plant.person("ina", ("inspector",))

@@ -229,9 +229,7 @@ def test_pivot_of_months_by_defect_code(plant):  # noqa: ANN001
     )
     lines = plant.defect_frame()
     lines["quarter"] = lines["date"].map(lambda d: bucket(d, "quarter"))
-    expected = lines.pivot_table(
-        index="quarter", columns="code", values="count", aggfunc="sum"
-    )
+    expected = lines.pivot_table(index="quarter", columns="code", values="count", aggfunc="sum")
     counts = lines.pivot_table(index="quarter", columns="code", values="count", aggfunc="size")
     codes = sorted(lines["code"].unique())
     assert [c.key for c in result.columns] == (
@@ -276,10 +274,10 @@ def test_pareto_with_top_n_and_other(plant):  # noqa: ANN001
     assert other["defects"] == rest["count"].sum()
     assert other["inspections"] == rest["id"].nunique()
     assert close(other["median"], rest["count"].median())
-    shares = (
-        pd.Series([*sums[top], rest["count"].sum()]).cumsum() / lines["count"].sum() * 100
+    shares = pd.Series([*sums[top], rest["count"].sum()]).cumsum() / lines["count"].sum() * 100
+    assert all(
+        close(row["cumulative_percent"], s) for row, s in zip(result.rows, shares, strict=True)
     )
-    assert all(close(row["cumulative_percent"], s) for row, s in zip(result.rows, shares))
     assert close(result.rows[-1]["cumulative_percent"], 100.0)
     assert result.columns[-1].key == "cumulative_percent"
 
@@ -321,8 +319,10 @@ def test_child_row_filters_and_no_grouping(plant):  # noqa: ANN001
             "title": "Any D1",
             "source": {"entity": "inspection"},
             "filters": [{"field": "defects.code", "op": "eq", "value": "D1"}],
-            "measures": [{"key": "n", "agg": "count"}, {"key": "urgent", "agg": "count_distinct",
-                                                         "field": "urgent"}],
+            "measures": [
+                {"key": "n", "agg": "count"},
+                {"key": "urgent", "agg": "count_distinct", "field": "urgent"},
+            ],
         },  # fmt: skip
         {"tags__null": "true"},
     )
@@ -356,8 +356,10 @@ def test_an_empty_report_and_empty_totals(plant):  # noqa: ANN001
             "source": {"entity": "inspection"},
             "filters": [{"field": "qty_inspected", "op": "lt", "value": 0}],
             "group_by": [{"field": "result"}],
-            "measures": [{"key": "n", "agg": "count"}, {"key": "m", "agg": "median",
-                                                         "field": "measured"}],
+            "measures": [
+                {"key": "n", "agg": "count"},
+                {"key": "m", "agg": "median", "field": "measured"},
+            ],
             "totals": True,
         },  # fmt: skip
     )
