@@ -93,7 +93,7 @@ class _Run:
     # -- fetching ----------------------------------------------------------------------------
 
     def _groups(self) -> list[_Group]:
-        statement = self.query.aggregated(self.keys, self.components, MAX_GROUPS + 1)
+        statement = self.query.aggregated(self.keys, self.components, limit=MAX_GROUPS + 1)
         rows = self.session.execute(statement).all()
         if len(rows) > MAX_GROUPS:
             raise BadRequest(
@@ -191,11 +191,10 @@ class _Run:
         again = [c for c in self.components if c.rollup is None]
         if again:
             keys = [self.keys[i] for i in by]
-            statement = self.query.aggregated(keys, again, None)
+            where = None
             if excluded:
-                statement = statement.where(
-                    self.query.excluding(self.keys, [g.raw for g in excluded])
-                )
+                where = self.query.excluding(self.keys, [g.raw for g in excluded])
+            statement = self.query.aggregated(keys, again, where=where)
             for row in self.session.execute(statement):
                 key = tuple(
                     json_value(v, self.columns[i].type) for v, i in zip(row, by, strict=False)

@@ -78,16 +78,28 @@ def child_rows(dialect: str, document: Any, table: str, *, lateral: bool = False
 
 @dataclass(frozen=True)
 class Component:
-    """One SQL aggregate a measure needs (an average needs a sum and a count)."""
+    """One SQL aggregate a measure needs (an average needs a sum and a count): ``function``
+    (count, distinct, sum, min or max) of ``argument``, a value per row of the grain (None:
+    count the rows)."""
 
     label: str
     measure: str
-    part: str  # count, sum, n, min, max or distinct
-    expr: ColumnElement
+    part: str  # count, sum, n, min, max or distinct: how it rolls up
+    function: str
+    argument: ColumnElement | None = None
 
     @property
     def rollup(self) -> str | None:
         return ROLLUPS.get(self.part)
+
+    def aggregate(self, value: ColumnElement | None) -> ColumnElement:
+        if value is None:
+            return func.count()
+        if self.function == "distinct":
+            return func.count(distinct(value))
+        if self.function == "total":  # a count summed over records: 0 when there are none
+            return func.coalesce(func.sum(value), 0)
+        return getattr(func, self.function)(value)
 
 
 class ReportQuery:
@@ -109,6 +121,7 @@ class ReportQuery:
         if plan.rows is not None:
             self.rows = child_rows(dialect, RECORDS.c.data, plan.rows.key, lateral=True)
         self.aliases: dict[str, Any] = {}
+        self._columns: dict[str, ColumnElement] = {}
         self.from_clause = self._from()
         self.conditions = self._conditions(filters)
 
@@ -170,10 +183,14 @@ class ReportQuery:
     # -- values -----------------------------------------------------------------------------
 
     def column(self, ref: FieldRef) -> ColumnElement:
-        """The SQL expression of a resolved path's value, per row of the grain."""
-        if ref.system is not None:
-            return self._table(ref.at).c[ref.system]
-        return self._json(ref.at, ref.json_path(), ref.type)
+        """The SQL expression of a resolved path's value, per row of the grain (the same object
+        for the same path, so the value is selected once)."""
+        if ref.path not in self._columns:
+            if ref.system is not None:
+                self._columns[ref.path] = self._table(ref.at).c[ref.system]
+            else:
+                self._columns[ref.path] = self._json(ref.at, ref.json_path(), ref.type)
+        return self._columns[ref.path]
 
     def _table(self, at: str) -> Any:
         return RECORDS if at in (SOURCE, ROW) else self.aliases[at]
@@ -217,51 +234,77 @@ class ReportQuery:
         """The SQL aggregates of a measure (none for measures pandas or ratios compute)."""
         ref, agg, key = measure.ref, measure.agg, measure.key
         if agg == "count" and ref is None:
-            return [Component(f"{key}__count", key, "count", func.count())]
+            return [Component(f"{key}__count", key, "count", "count")]
         if agg not in ("count", "count_distinct", "sum", "avg", "min", "max"):
             return []
         assert ref is not None
         if ref.in_table is not None:
-            return [Component(f"{key}__{agg}", key, agg, self._nested(ref, agg))]
+            outer = "total" if agg == "count" else agg
+            return [Component(f"{key}__{agg}", key, agg, outer, self._per_record(ref, agg))]
         value = self.column(ref)
         if agg in ("min", "max") and self.pg and ref.system is None and ref.sql_type == "text":
             value = value.collate("C")  # ISO dates and text by code point, as Python orders them
-        if agg == "count":
-            return [Component(f"{key}__count", key, "count", func.count(value))]
         if agg == "count_distinct":
-            return [Component(f"{key}__distinct", key, "distinct", func.count(distinct(value)))]
+            return [Component(f"{key}__distinct", key, "distinct", "distinct", value)]
         if agg == "avg":
             return [
-                Component(f"{key}__sum", key, "sum", func.sum(value)),
-                Component(f"{key}__n", key, "n", func.count(value)),
+                Component(f"{key}__sum", key, "sum", "sum", value),
+                Component(f"{key}__n", key, "n", "count", value),
             ]
-        aggregate = {"sum": func.sum, "min": func.min, "max": func.max}[agg]
-        return [Component(f"{key}__{agg}", key, agg, aggregate(value))]
+        return [Component(f"{key}__{agg}", key, agg, agg, value)]
 
-    def _nested(self, ref: FieldRef, agg: str) -> ColumnElement:
-        """Aggregate a child-table column per record (a correlated subquery), then over the
-        records: counts and sums add up, minima and maxima of minima and maxima."""
+    def _per_record(self, ref: FieldRef, agg: str) -> ColumnElement:
+        """A child-table column aggregated per record (a correlated subquery), to be aggregated
+        again over the records: counts and sums add up, minima of minima, maxima of maxima."""
         assert ref.in_table is not None
         rows = child_rows(self.dialect, RECORDS.c.data, ref.in_table.key)
         value = typed_json(self.dialect, rows.c.value, ref.json_path(), ref.type)
         inner = {"count": func.count, "sum": func.sum, "min": func.min, "max": func.max}[agg]
-        per_record = select(inner(value)).select_from(rows).scalar_subquery()
-        if agg == "count":
-            return func.coalesce(func.sum(per_record), 0)
-        outer = {"sum": func.sum, "min": func.min, "max": func.max}[agg]
-        return outer(per_record)
+        return select(inner(value)).select_from(rows).scalar_subquery()
 
     # -- statements -------------------------------------------------------------------------
 
     def aggregated(
-        self, keys: Sequence[ColumnElement], components: Sequence[Component], limit: int | None
+        self,
+        keys: Sequence[ColumnElement],
+        components: Sequence[Component],
+        *,
+        limit: int | None = None,
+        where: ColumnElement | None = None,
     ) -> Select:
-        """One row per distinct value of ``keys`` (one row in all without keys)."""
-        columns = [k.label(f"k{i}") for i, k in enumerate(keys)]
-        columns += [c.expr.label(c.label) for c in components]
-        query = select(*columns).select_from(self.from_clause).where(*self.conditions)
+        """One row per distinct value of ``keys`` (one row in all without keys), of the rows
+        also meeting ``where``.
+
+        The grain's values are selected once in a subquery and aggregated outside it. SQLite
+        would otherwise parse a record's JSON once per use of a value (a sum and a count of the
+        same field parse it twice); ``LIMIT -1 OFFSET 0`` keeps it from merging the subquery
+        into the aggregate.
+        """
+        values: dict[int, ColumnElement] = {}
+        for c in components:
+            if c.argument is not None:
+                values.setdefault(id(c.argument), c.argument)
+        labels = {at: f"v{i}" for i, at in enumerate(values)}
+        inner = select(
+            *(k.label(f"k{i}") for i, k in enumerate(keys)),
+            *(value.label(labels[at]) for at, value in values.items()),
+        ).select_from(self.from_clause)
+        inner = inner.where(*self.conditions, *([where] if where is not None else []))
+        if not keys and not values:
+            inner = inner.add_columns(literal_column("1").label("v"))
+        if not self.pg:
+            inner = inner.limit(-1).offset(0)
+        grain = inner.subquery("grain")
+        group = [grain.c[f"k{i}"] for i in range(len(keys))]
+        aggregates = [
+            c.aggregate(None if c.argument is None else grain.c[labels[id(c.argument)]]).label(
+                c.label
+            )
+            for c in components
+        ]
+        query = select(*group, *aggregates).select_from(grain)
         if keys:
-            query = query.group_by(*keys)
+            query = query.group_by(*group)
         return query if limit is None else query.limit(limit)
 
     def detail(self, keys: Sequence[ColumnElement], values: Sequence[ColumnElement]) -> Select:
