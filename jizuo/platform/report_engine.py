@@ -1,13 +1,14 @@
-"""Running a report: SQL for what SQL does well, pandas for the rest.
+"""Running a report: SQL for what the database does well, pandas for the rest.
 
 The database filters, groups and computes counts, distinct counts, sums, averages, minima and
-maxima (:mod:`report_sql`); only grouped rows come back. pandas computes medians, percentiles
-(linear interpolation between the closest ranks, as ``numpy.percentile``) and sample standard
-deviations per group from the detail values of just the columns they need. Ratios divide two
-measures of the same row (the ratio of the totals, not an average of ratios). Totals, the
-"other" row of a top-N and the column totals of a pivot aggregate the same detail again — sums
-of sums, minima of minima, and the database or pandas once more for what does not add up — so
-every figure is computed from the rows, never from rounded group figures.
+maxima (:mod:`report_sql`); only grouped rows come back. Medians, percentiles (linear
+interpolation between the closest ranks, as ``numpy.percentile``) and sample standard
+deviations are PostgreSQL's ``percentile_cont`` and ``stddev_samp``; on SQLite, which has
+neither, pandas computes them per group from the detail values of just the columns they need.
+Ratios divide two measures of the same row (the ratio of the totals, not an average of
+ratios). Totals, the "other" row of a top-N and the column totals of a pivot aggregate the same
+rows again — sums of sums, minima of minima, and the database or pandas once more for what does
+not add up — so every figure is computed from the rows, never from rounded group figures.
 
     result = run_report(session, actor, "qms", "defects_by_supplier", {"date__gte": "2024-01-01"})
     result.columns, result.rows, result.totals
@@ -87,7 +88,10 @@ class _Run:
         self.columns: list[Group] = [*plan.groups, *([plan.pivot] if plan.pivot else [])]
         self.keys: list[ColumnElement] = [query.group(g) for g in self.columns]
         self.components: list[Component] = [c for m in plan.measures for c in query.components(m)]
-        self.detail_measures = [m for m in plan.measures if m.agg in DETAIL_AGGREGATES]
+        computed = {c.measure for c in self.components}
+        self.detail_measures = [
+            m for m in plan.measures if m.agg in DETAIL_AGGREGATES and m.key not in computed
+        ]
         self.detail = self._detail()
 
     # -- fetching ----------------------------------------------------------------------------
@@ -166,7 +170,7 @@ class _Run:
                 total, n = parts.get(f"{k}__sum"), parts.get(f"{k}__n")
                 values[k] = float(total) / float(n) if n and total is not None else None
             elif m.agg in DETAIL_AGGREGATES:
-                values[k] = stats.get(k)
+                values[k] = parts[f"{k}__stat"] if f"{k}__stat" in parts else stats.get(k)
             elif m.agg != "ratio":
                 values[k] = parts.get(f"{k}__{m.agg}")
         for m in self.plan.measures:

@@ -25,13 +25,18 @@ from typing import Any
 from sqlalchemy import (
     TIMESTAMP,
     BigInteger,
+    Boolean,
     ColumnElement,
     Date,
+    Double,
     Integer,
+    Numeric,
     Select,
+    Text,
     and_,
     case,
     cast,
+    column,
     distinct,
     false,
     func,
@@ -42,11 +47,13 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.util import ClauseAdapter
 
 from jizuo.platform.actor import Actor
 from jizuo.platform.errors import Conflict, error
 from jizuo.platform.expressions import ExpressionError
+from jizuo.platform.metadata import Field
 from jizuo.platform.models import Record
 from jizuo.platform.permissions import EntityAccess
 from jizuo.platform.query import Filter, entity_is, filter_clause, json_path_sql, value_clause
@@ -79,12 +86,12 @@ def child_rows(dialect: str, document: Any, table: str, *, lateral: bool = False
 @dataclass(frozen=True)
 class Component:
     """One SQL aggregate a measure needs (an average needs a sum and a count): ``function``
-    (count, distinct, sum, min or max) of ``argument``, a value per row of the grain (None:
-    count the rows)."""
+    (count, distinct, total, sum, min, max, stddev_samp or "percentile <fraction>") of
+    ``argument``, a value per row of the grain (None: count the rows)."""
 
     label: str
     measure: str
-    part: str  # count, sum, n, min, max or distinct: how it rolls up
+    part: str  # count, sum, n, min, max, distinct or stat: how it rolls up
     function: str
     argument: ColumnElement | None = None
 
@@ -97,6 +104,9 @@ class Component:
             return func.count()
         if self.function == "distinct":
             return func.count(distinct(value))
+        if self.function.startswith("percentile "):
+            fraction = float(self.function.split()[1])
+            return func.percentile_cont(fraction).within_group(value)
         if self.function == "total":  # a count summed over records: 0 when there are none
             return func.coalesce(func.sum(value), 0)
         return getattr(func, self.function)(value)
@@ -122,13 +132,37 @@ class ReportQuery:
             self.rows = child_rows(dialect, RECORDS.c.data, plan.rows.key, lateral=True)
         self.aliases: dict[str, Any] = {}
         self._columns: dict[str, ColumnElement] = {}
+        self.record = self._source_record() if self.pg else None
         self.from_clause = self._from()
         self.conditions = self._conditions(filters)
 
     # -- FROM and WHERE ---------------------------------------------------------------------
 
+    def _source_record(self) -> Any | None:
+        """PostgreSQL: the source record's top-level fields the report groups, measures or
+        follows, typed, from one ``jsonb_to_record`` per record. Each is read once, however
+        often it is used, and the planner, without statistics on them, expects few groups
+        and hashes them in parallel; expressions on ``records.data`` would make it expect a
+        group per record (the document is unique) and sort them all."""
+        fields = self.plan.source.definition.fields
+        plan = self.plan
+        read = [g.ref for g in [*plan.groups, *([plan.pivot] if plan.pivot else [])]]
+        read += [m.ref for m in plan.measures if m.ref is not None]
+        keys = [r.field.path for r in read if r.at == SOURCE and r.field and not r.in_table]
+        keys += [j.field.path for j in plan.joins.values() if j.origin == SOURCE]
+        tops = dict.fromkeys(k.split(".")[0] for k in keys)
+        columns = [column(key, _record_type(fields[key])) for key in tops if key in fields]
+        if not columns:
+            return None
+        record = func.jsonb_to_record(RECORDS.c.data).table_valued(*columns)
+        return record.render_derived(name="src", with_types=True).lateral()
+
     def _from(self) -> Any:
-        joined = RECORDS if self.rows is None else RECORDS.join(self.rows, true())
+        joined = RECORDS
+        if self.record is not None:
+            joined = joined.join(self.record, true())
+        if self.rows is not None:
+            joined = joined.join(self.rows, true())
         for n, join in enumerate(self.plan.joins.values()):
             alias = RECORDS.alias(f"ref_{n}")
             path = join.field.path.split(".")
@@ -175,8 +209,9 @@ class ReportQuery:
             parts = [self._filter(FilterSpec(ref, "eq", v, spec.where)) for v in values]
             return or_(*parts) if parts else false()
         flt = Filter(ref.path, spec.op, _as_text(spec.value))
-        if ref.at == SOURCE and ref.system is None and (ref.in_table or ref.type == "array"):
-            # Any child row matching, or one option of a multi-select: the list filters' SQL.
+        if ref.at == SOURCE and ref.system is None:
+            # The list filters' own SQL, which the x-index expression indexes answer: also any
+            # child row matching, or one option of a multi-select.
             return filter_clause(self.dialect, self.plan.source.definition, flt)
         return value_clause(self.dialect, self.column(ref), flt, ref.sql_type)
 
@@ -196,6 +231,9 @@ class ReportQuery:
         return RECORDS if at in (SOURCE, ROW) else self.aliases[at]
 
     def _json(self, at: str, path: list[str], kind: str) -> Any:
+        if at == SOURCE and self.record is not None and path[0] in self.record.c:
+            value = self.record.c[path[0]]
+            return value if len(path) == 1 else typed_json(self.dialect, value, path[1:], kind)
         document = self.rows.c.value if at == ROW else self._table(at).c.data
         return typed_json(self.dialect, document, path, kind)
 
@@ -205,6 +243,8 @@ class ReportQuery:
         return value if group.bucket is None else self._bucket(value, group.ref, group.bucket)
 
     def _bucket(self, value: ColumnElement, ref: FieldRef, bucket: str) -> ColumnElement:
+        if ref.type == "date" and ref.system is None and bucket != "week":
+            return _date_text_bucket(value, bucket)
         if not self.pg:
             modifiers = {
                 "day": [],
@@ -235,6 +275,12 @@ class ReportQuery:
         ref, agg, key = measure.ref, measure.agg, measure.key
         if agg == "count" and ref is None:
             return [Component(f"{key}__count", key, "count", "count")]
+        if agg in ("median", "percentile", "stddev") and self.pg and ref is not None:
+            # PostgreSQL has them (linear interpolation, sample deviation, as pandas computes
+            # them on SQLite): only the statistic leaves the database.
+            fraction = 0.5 if agg == "median" else (measure.percentile or 0) / 100
+            function = "stddev_samp" if agg == "stddev" else f"percentile {fraction!r}"
+            return [Component(f"{key}__stat", key, "stat", function, self.column(ref))]
         if agg not in ("count", "count_distinct", "sum", "avg", "min", "max"):
             return []
         assert ref is not None
@@ -276,9 +322,9 @@ class ReportQuery:
         also meeting ``where``.
 
         The grain's values are selected once in a subquery and aggregated outside it. SQLite
-        would otherwise parse a record's JSON once per use of a value (a sum and a count of the
-        same field parse it twice); ``LIMIT -1 OFFSET 0`` keeps it from merging the subquery
-        into the aggregate.
+        would otherwise extract a value from the JSON once per use (a sum and a count of the
+        same field parse the record twice); ``LIMIT -1 OFFSET 0`` keeps it from merging the
+        subquery into the aggregate.
         """
         values: dict[int, ColumnElement] = {}
         for c in components:
@@ -292,7 +338,7 @@ class ReportQuery:
         inner = inner.where(*self.conditions, *([where] if where is not None else []))
         if not keys and not values:
             inner = inner.add_columns(literal_column("1").label("v"))
-        if not self.pg:
+        if not self.pg:  # PostgreSQL reads the source record once anyway (_source_record)
             inner = inner.limit(-1).offset(0)
         grain = inner.subquery("grain")
         group = [grain.c[f"k{i}"] for i in range(len(keys))]
@@ -327,11 +373,47 @@ class ReportQuery:
         return not_(or_(*matches)) if matches else true()
 
 
+def _record_type(f: Field) -> Any:
+    """The SQL type of a top-level field in the typed source record."""
+    if f.kind == "reference":
+        return BigInteger
+    json_type = f.schema.get("type")
+    if json_type in ("object", "array"):
+        return JSONB
+    return {"integer": Numeric, "number": Double, "boolean": Boolean}.get(json_type, Text)
+
+
+def _date_text_bucket(value: ColumnElement, bucket: str) -> ColumnElement:
+    """The bucket of an ISO date text by slicing it: the same on both databases, and cheaper
+    than parsing a date per row."""
+
+    def part(start: int, length: int) -> ColumnElement:
+        return func.substr(value, start, length, type_=Text)
+
+    if bucket == "day":
+        return part(1, 10)
+    if bucket == "month":
+        return part(1, 7) + literal("-01")
+    if bucket == "year":
+        return part(1, 4) + literal("-01-01")
+    month = part(6, 2)
+    first = case(
+        (month <= literal("03"), literal("01")),
+        (month <= literal("06"), literal("04")),
+        (month <= literal("09"), literal("07")),
+        else_=literal("10"),
+    )
+    return part(1, 5) + first + literal("-01")
+
+
 def typed_json(dialect: str, document: Any, path: list[str], kind: str) -> ColumnElement:
     """A value inside a JSON document: numbers, yes/no and record ids typed on PostgreSQL
-    (whose ``->>`` gives text); SQLite's ``json_extract`` keeps the JSON types."""
+    (whose ``->>`` gives text); SQLite's ``json_extract`` keeps the JSON types. Decimal numbers
+    are doubles on both (SQLite's own arithmetic), integers exact."""
     if dialect == "postgresql" and kind == "id":
         return cast(json_path_sql(dialect, document, path, "text"), BigInteger)
+    if dialect == "postgresql" and kind == "number":
+        return cast(json_path_sql(dialect, document, path, "text"), Double)
     sql_type = {"integer": "number", "number": "number", "boolean": "boolean", "id": "number"}
     return json_path_sql(dialect, document, path, sql_type.get(kind, "text"))
 
