@@ -248,11 +248,16 @@ def load(bench: Bench) -> float:
             conn.execute(
                 native,
                 [
-                    {**r, "id": start + n, "supplier_id": r.get("supplier"),
-                     "date": date.fromisoformat(r["date"]), "value": r.get("value")}
+                    {
+                        **r,
+                        "id": start + n,
+                        "supplier_id": r.get("supplier"),
+                        "date": date.fromisoformat(r["date"]),
+                        "value": r.get("value"),
+                    }
                     for n, r in enumerate(rows)
                 ],
-            )  # fmt: skip
+            )
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
@@ -325,10 +330,20 @@ def bench_aggregation(bench: Bench) -> list[Row]:
         target = f"<= {AGGREGATION_TARGET:g}x" if targeted else "(information)"
         verdict = ("PASS" if ratio <= AGGREGATION_TARGET else "MISS") if targeted else ""
         what = f"{key} ({len(result.rows)} groups)"
-        table.append([what, f"{ours * 1000:.0f}", f"{native * 1000:.0f}", f"{ratio:.2f}x",
-                      target, verdict])  # fmt: skip
-        rows.append(Row("aggregation", what, f"{ours * 1000:.0f} ms", f"{native * 1000:.0f} ms",
-                        f"{ratio:.2f}x", target, verdict))  # fmt: skip
+        table.append(
+            [what, f"{ours * 1000:.0f}", f"{native * 1000:.0f}", f"{ratio:.2f}x", target, verdict]
+        )
+        rows.append(
+            Row(
+                "aggregation",
+                what,
+                f"{ours * 1000:.0f} ms",
+                f"{native * 1000:.0f} ms",
+                f"{ratio:.2f}x",
+                target,
+                verdict,
+            )
+        )
     print_table(
         f"aggregation over {bench.records:,} records: median of {bench.repeat} runs",
         ["report", "ours ms", "native ms", "ratio", "target", "result"],

@@ -104,8 +104,10 @@ class ReportPlant:
         store = RecordStore(session, self.admin)
         rng = random.Random(seed)
         countries = store.entity("erp", "country")
-        self.countries = {c: countries.create({"code": c, "name": n_}).id
-                          for c, n_ in (("CN", "China"), ("DE", "Germany"))}  # fmt: skip
+        self.countries = {
+            c: countries.create({"code": c, "name": n_}).id
+            for c, n_ in (("CN", "China"), ("DE", "Germany"))
+        }
         self.suppliers: dict[int, dict[str, Any]] = {}
         for i, (name, country) in enumerate(
             (("Acme", "CN"), ("Bolt", "DE"), ("Cog", "CN"), ("Dyn", None), ("Idle", "DE"))
@@ -114,11 +116,13 @@ class ReportPlant:
             if country:
                 data["country"] = self.countries[country]
             self.suppliers[store.entity("erp", "supplier").create(data).id] = {
-                **data, "country_code": country
-            }  # fmt: skip
+                **data,
+                "country_code": country,
+            }
         parts = store.entity("qms", "part")
-        self.parts = {parts.create({"code": f"P{i}", "weight": 1.5 * i}).id: 1.5 * i
-                      for i in range(1, 4)}  # fmt: skip
+        self.parts = {
+            parts.create({"code": f"P{i}", "weight": 1.5 * i}).id: 1.5 * i for i in range(1, 4)
+        }
         active = list(self.suppliers)[:4]  # the fifth supplier has no inspections
         self.inspections: list[dict[str, Any]] = []
         start = date(2023, 11, 20)

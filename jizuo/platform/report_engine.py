@@ -234,9 +234,14 @@ class _Run:
         if plan.totals and plan.pivot is None:
             totals = self._rollup(groups, ()).get((), self._values({}, {}))
         common = dict(
-            app=plan.app.key, key=report.key, version=report.version, title=plan.title,
-            chart=plan.chart, long_columns=columns, long_rows=rows,
-        )  # fmt: skip
+            app=plan.app.key,
+            key=report.key,
+            version=report.version,
+            title=plan.title,
+            chart=plan.chart,
+            long_columns=columns,
+            long_rows=rows,
+        )
         if plan.pivot is None:
             return ReportResult(
                 columns=columns, rows=rows, totals=totals, has_other=other is not None, **common

@@ -163,9 +163,14 @@ class _Planner:
                 rows = None
         resolver = Resolver(self.session, self.actor, source, rows)
         plan = ReportPlan(
-            self.app, text_map(body["title"]), source, rows, resolver.joins, resolver,
+            self.app,
+            text_map(body["title"]),
+            source,
+            rows,
+            resolver.joins,
+            resolver,
             totals=bool(body.get("totals", False)),
-        )  # fmt: skip
+        )
         for i, raw in enumerate(body.get("filters", [])):
             self.filter(plan, raw, f"/filters/{i}")
         if "where" in body:
@@ -234,8 +239,12 @@ class _Planner:
 
     def measure(self, plan: ReportPlan, raw: dict[str, Any], where: str) -> Measure | None:
         agg = raw["agg"]
-        for name, needed in (("percentile", "percentile"), ("numerator", "ratio"),
-                             ("denominator", "ratio"), ("scale", "ratio")):  # fmt: skip
+        for name, needed in (
+            ("percentile", "percentile"),
+            ("numerator", "ratio"),
+            ("denominator", "ratio"),
+            ("scale", "ratio"),
+        ):
             if name in raw and agg != needed:
                 self.fail(f"{where}/{name}", f"'{name}' belongs to {needed} measures only")
         if agg == "ratio":
@@ -257,9 +266,14 @@ class _Planner:
             return None
         title = text_map(raw["title"]) if "title" in raw else _measure_title(agg, ref, raw)
         return Measure(
-            raw["key"], title, agg, measure_type(agg, ref), where, ref,
+            raw["key"],
+            title,
+            agg,
+            measure_type(agg, ref),
+            where,
+            ref,
             percentile=raw.get("percentile"),
-        )  # fmt: skip
+        )
 
     def ratio(self, raw: dict[str, Any], where: str) -> Measure | None:
         for name in ("numerator", "denominator"):
@@ -271,10 +285,15 @@ class _Planner:
             return None
         title = text_map(raw.get("title"), f"{raw['numerator']} / {raw['denominator']}")
         return Measure(
-            raw["key"], title, "ratio", "number", where,
-            numerator=raw["numerator"], denominator=raw["denominator"],
+            raw["key"],
+            title,
+            "ratio",
+            "number",
+            where,
+            numerator=raw["numerator"],
+            denominator=raw["denominator"],
             scale=float(raw.get("scale", 1)),
-        )  # fmt: skip
+        )
 
     def ratios(self, plan: ReportPlan) -> None:
         keys = {m.key: m for m in plan.measures}

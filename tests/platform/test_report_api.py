@@ -18,14 +18,22 @@ DEFECTS = {
     "source": {"entity": "inspection", "rows": "defects"},
     "group_by": [{"field": "supplier.name", "key": "supplier"}],
     "measures": [
-        {"key": "defects", "agg": "sum", "field": "defects.count",
-         "title": {"en": "Defects", "zh": "缺陷数"}},
+        {
+            "key": "defects",
+            "agg": "sum",
+            "field": "defects.count",
+            "title": {"en": "Defects", "zh": "缺陷数"},
+        },
         {"key": "lines", "agg": "count"},
     ],
     "totals": True,
-    "chart": {"type": "bar", "x": "supplier", "y": "defects",
-              "rules": [{"value": 40, "label": {"en": "Limit", "zh": "上限"}}]},
-}  # fmt: skip
+    "chart": {
+        "type": "bar",
+        "x": "supplier",
+        "y": "defects",
+        "rules": [{"value": 40, "label": {"en": "Limit", "zh": "上限"}}],
+    },
+}
 
 
 @pytest.fixture
@@ -48,9 +56,11 @@ def test_results_as_json(plant, client, admin):  # noqa: ANN001
     assert body["title"] == {"en": "Defects by supplier", "zh": "供应商缺陷"}
     assert [c["key"] for c in body["columns"]] == ["supplier", "defects", "lines"]
     assert body["columns"][1] == {
-        "key": "defects", "title": {"en": "Defects", "zh": "缺陷数"}, "type": "integer",
+        "key": "defects",
+        "title": {"en": "Defects", "zh": "缺陷数"},
+        "type": "integer",
         "role": "measure",
-    }  # fmt: skip
+    }
     expected: dict = {}
     for d in plant.inspections:
         name = plant.suppliers.get(d.get("supplier"), {}).get("name")
@@ -71,8 +81,13 @@ def test_results_as_csv_in_the_viewers_language(plant, client, admin, session): 
         .entity("erp", "supplier")
         .create({"name": "=HYPERLINK(1)"})
     )
-    inspection = {"date": "2024-01-02", "result": "fail", "qty_inspected": 5,
-                  "supplier": supplier.id, "defects": [{"code": "D9", "count": 2}]}  # fmt: skip
+    inspection = {
+        "date": "2024-01-02",
+        "result": "fail",
+        "qty_inspected": 5,
+        "supplier": supplier.id,
+        "defects": [{"code": "D9", "count": 2}],
+    }
     RecordStore(session, plant.admin).entity("qms", "inspection").create(inspection)
     session.commit()
     response = client.get(f"{URL}/defects.csv?lang=zh", headers=admin)
@@ -93,8 +108,9 @@ def test_results_as_csv_in_the_viewers_language(plant, client, admin, session): 
 
 def test_query_parameters_narrow_the_report(plant, client, admin):  # noqa: ANN001
     whole = client.get(f"{URL}/defects", headers=admin).json["rows"]
-    narrowed = client.get(f"{URL}/defects?supplier.name=Acme&defects.code__in=D1,D2",
-                          headers=admin).json["rows"]  # fmt: skip
+    narrowed = client.get(
+        f"{URL}/defects?supplier.name=Acme&defects.code__in=D1,D2", headers=admin
+    ).json["rows"]
     expected = sum(
         line["count"]
         for d in plant.inspections
@@ -147,11 +163,13 @@ def test_unknown_unpublished_and_switched_off_reports_are_404(plant, client, adm
 def test_a_bad_definition_is_refused_with_every_problem_at_once(plant, client, admin):  # noqa: ANN001
     shape = client.put(
         f"{URL}/bad/draft",
-        json={"source": {"entity": "inspection", "extra": 1},
-              "measures": [{"key": "Bad Key", "agg": "mode"}],
-              "chart": {"type": "radar", "x": "a"}},
+        json={
+            "source": {"entity": "inspection", "extra": 1},
+            "measures": [{"key": "Bad Key", "agg": "mode"}],
+            "chart": {"type": "radar", "x": "a"},
+        },
         headers=admin,
-    )  # fmt: skip
+    )
     assert shape.status_code == 422
     paths = {e["path"] for e in shape.json["errors"]}
     assert {"", "/source", "/measures/0/key", "/measures/0/agg", "/chart/type"} <= paths
@@ -189,16 +207,32 @@ def test_a_bad_definition_is_refused_with_every_problem_at_once(plant, client, a
     assert meaning.status_code == 422
     paths = [e["path"] for e in meaning.json["errors"]]
     assert set(paths) == {
-        "/filters/0/value", "/filters/1/value", "/filters/2/field", "/filters/3/value", "/where",
-        "/group_by/0/field", "/group_by/1/bucket", "/group_by/2/field", "/measures/0/key",
-        "/measures/1/field", "/measures/2", "/measures/3/denominator", "/measures/4/field",
-        "/sort/0/key", "/pareto/measure", "/sort", "/chart/x", "/chart/y/1", "/chart/bins",
-    }, paths  # fmt: skip
+        "/filters/0/value",
+        "/filters/1/value",
+        "/filters/2/field",
+        "/filters/3/value",
+        "/where",
+        "/group_by/0/field",
+        "/group_by/1/bucket",
+        "/group_by/2/field",
+        "/measures/0/key",
+        "/measures/1/field",
+        "/measures/2",
+        "/measures/3/denominator",
+        "/measures/4/field",
+        "/sort/0/key",
+        "/pareto/measure",
+        "/sort",
+        "/chart/x",
+        "/chart/y/1",
+        "/chart/bins",
+    }, paths
     messages = {e["path"]: e["message"] for e in meaning.json["errors"]}
     assert messages["/group_by/0/field"].startswith("'supplier' has no field 'nothing'")
     assert client.get(f"{URL}/bad/definition", headers=admin).status_code == 404
-    designer_only = client.put(f"{URL}/other/draft", json=DEFECTS,
-                               headers=plant.person("mo", ("member",)))  # fmt: skip
+    designer_only = client.put(
+        f"{URL}/other/draft", json=DEFECTS, headers=plant.person("mo", ("member",))
+    )
     assert designer_only.status_code == 403
 
 
@@ -240,10 +274,14 @@ def test_measures_that_would_miscount_are_refused(plant, client, admin, measure,
 
 
 def test_a_report_that_no_longer_fits_its_entity_says_why(plant, client, admin, session):  # noqa: ANN001
-    plant.report("measured", {
-        "title": "Measured", "source": {"entity": "inspection"},
-        "measures": [{"key": "mean", "agg": "avg", "field": "measured"}],
-    })  # fmt: skip
+    plant.report(
+        "measured",
+        {
+            "title": "Measured",
+            "source": {"entity": "inspection"},
+            "measures": [{"key": "mean", "agg": "avg", "field": "measured"}],
+        },
+    )
     changed = {
         **INSPECTION,
         "schema": {

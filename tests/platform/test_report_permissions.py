@@ -26,9 +26,11 @@ COUNT_ONLY = {
     "title": "Count",
     "source": {"entity": "inspection"},
     "group_by": [{"field": "result"}],
-    "measures": [{"key": "n", "agg": "count"}, {"key": "qty", "agg": "sum",
-                                                 "field": "qty_inspected"}],
-}  # fmt: skip
+    "measures": [
+        {"key": "n", "agg": "count"},
+        {"key": "qty", "agg": "sum", "field": "qty_inspected"},
+    ],
+}
 
 
 def grant(actions=("read",), **extra):  # noqa: ANN001, ANN003, ANN201
@@ -61,8 +63,14 @@ def got_by_supplier(response) -> dict:  # noqa: ANN001
 
 def test_row_scope_of_the_source_limits_every_figure(plant, client):  # noqa: ANN001
     mine = list(plant.suppliers)[:2]
-    plant.policy("qms", {"entities": {"inspection": {"inspector": grant(
-        scope="record.supplier in user.suppliers")}}})  # fmt: skip
+    plant.policy(
+        "qms",
+        {
+            "entities": {
+                "inspection": {"inspector": grant(scope="record.supplier in user.suppliers")}
+            }
+        },
+    )
     plant.policy("erp", {"entities": {"*": {"inspector": grant()}}})
     h = plant.person("ina", ("inspector",), suppliers=mine)
     response = client.get(f"{URL}/by_supplier", headers=h)
@@ -76,8 +84,15 @@ def test_row_scope_of_the_source_limits_every_figure(plant, client):  # noqa: AN
 
 
 def test_row_scope_of_a_referenced_entity_empties_its_fields(plant, client):  # noqa: ANN001
-    plant.policy("erp", {"entities": {"supplier": {"buyer": grant(scope="record.rating >= 70")},
-                                      "country": {"buyer": grant()}}})  # fmt: skip
+    plant.policy(
+        "erp",
+        {
+            "entities": {
+                "supplier": {"buyer": grant(scope="record.rating >= 70")},
+                "country": {"buyer": grant()},
+            }
+        },
+    )
     plant.policy("qms", {"entities": {"*": {"buyer": grant()}}})
     response = client.get(f"{URL}/by_supplier", headers=plant.person("bo", ("buyer",)))
 
@@ -103,23 +118,39 @@ def test_a_referenced_entity_the_viewer_may_not_read_is_refused_by_path(plant, c
 
 
 def test_hidden_fields_are_refused_by_name_wherever_the_report_reads_them(plant, client):  # noqa: ANN001
-    plant.report("costs", {
-        "title": "Costs", "source": {"entity": "inspection"},
-        "where": "record.cost > 10",
-        "group_by": [{"field": "supplier.terms"}],
-        "measures": [{"key": "cost", "agg": "sum", "field": "cost"}, {"key": "n", "agg": "count"}],
-    })  # fmt: skip
+    plant.report(
+        "costs",
+        {
+            "title": "Costs",
+            "source": {"entity": "inspection"},
+            "where": "record.cost > 10",
+            "group_by": [{"field": "supplier.terms"}],
+            "measures": [
+                {"key": "cost", "agg": "sum", "field": "cost"},
+                {"key": "n", "agg": "count"},
+            ],
+        },
+    )
     plant.policy(
         "qms", {"entities": {"inspection": {"inspector": grant(fields={"cost": "hidden"})}}}
     )
-    plant.policy("erp", {"entities": {"supplier": {"inspector": grant(fields={"terms": "hidden"})},
-                                      "country": {"inspector": grant()}}})  # fmt: skip
+    plant.policy(
+        "erp",
+        {
+            "entities": {
+                "supplier": {"inspector": grant(fields={"terms": "hidden"})},
+                "country": {"inspector": grant()},
+            }
+        },
+    )
     h = plant.person("ina", ("inspector",))
     refused = client.get(f"{URL}/costs", headers=h)
     assert refused.status_code == 403
     assert {e["path"] for e in refused.json["errors"]} == {
-        "/group_by/0/field", "/measures/0/field", "/where"
-    }  # fmt: skip
+        "/group_by/0/field",
+        "/measures/0/field",
+        "/where",
+    }
     assert "cost" in refused.json["detail"] and "terms" in refused.json["detail"]
     assert str(987.65) not in refused.get_data(as_text=True)
     # A filter on a hidden field is answered as for an unknown field, as in lists.
@@ -131,8 +162,9 @@ def test_hidden_fields_are_refused_by_name_wherever_the_report_reads_them(plant,
 
 
 def test_a_hidden_reference_hides_what_it_leads_to(plant, client):  # noqa: ANN001
-    plant.policy("qms", {"entities": {"inspection": {"inspector": grant(
-        fields={"supplier": "hidden"})}}})  # fmt: skip
+    plant.policy(
+        "qms", {"entities": {"inspection": {"inspector": grant(fields={"supplier": "hidden"})}}}
+    )
     plant.policy("erp", {"entities": {"*": {"inspector": grant()}}})
     refused = client.get(f"{URL}/by_supplier", headers=plant.person("ina", ("inspector",)))
     assert refused.status_code == 403 and refused.json["errors"][0]["path"] == "/group_by/0/field"

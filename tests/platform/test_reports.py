@@ -78,8 +78,16 @@ def test_group_by_a_joined_field_and_a_month_with_sql_measures(plant):  # noqa: 
         assert found["high"] == row["high"]
         assert found["failing"] == row["failing"] and found["results"] == row["results"]
     assert [c.key for c in result.columns] == [
-        "supplier", "date_month", "n", "qty", "mean", "low", "high", "failing", "results"
-    ]  # fmt: skip
+        "supplier",
+        "date_month",
+        "n",
+        "qty",
+        "mean",
+        "low",
+        "high",
+        "failing",
+        "results",
+    ]
     types = {c.key: c.type for c in result.columns}
     assert types["date_month"] == "date" and types["qty"] == "integer" and types["high"] == "date"
     assert result.columns[1].title == {"en": "Date (month)", "zh": "日期（月）"}
@@ -292,9 +300,11 @@ def test_filters_where_expression_and_query_parameters(plant):  # noqa: ANN001
         ],
         "where": "record.qty_inspected >= 500 and not record.urgent",
         "group_by": [{"field": "supplier.country.code", "key": "country"}],
-        "measures": [{"key": "n", "agg": "count"}, {"key": "qty", "agg": "sum",
-                                                     "field": "qty_inspected"}],
-    }  # fmt: skip
+        "measures": [
+            {"key": "n", "agg": "count"},
+            {"key": "qty", "agg": "sum", "field": "qty_inspected"},
+        ],
+    }
     result = run(plant, body, {"result": "fail", "supplier.rating__lte": "70"})
     df = plant.frame()
     df["rating"] = df["supplier"].map(lambda s: plant.suppliers.get(s, {}).get("rating"))
@@ -323,7 +333,7 @@ def test_child_row_filters_and_no_grouping(plant):  # noqa: ANN001
                 {"key": "n", "agg": "count"},
                 {"key": "urgent", "agg": "count_distinct", "field": "urgent"},
             ],
-        },  # fmt: skip
+        },
         {"tags__null": "true"},
     )
     with_d1 = [d for d in plant.inspections if any(x["code"] == "D1" for x in d.get("defects", []))]
@@ -361,6 +371,101 @@ def test_an_empty_report_and_empty_totals(plant):  # noqa: ANN001
                 {"key": "m", "agg": "median", "field": "measured"},
             ],
             "totals": True,
-        },  # fmt: skip
+        },
     )
     assert result.rows == [] and result.totals == {"n": 0, "m": None}
+
+
+def test_other_row_of_groups_with_an_empty_key(plant):  # noqa: ANN001
+    """The empty supplier is a group like any other: in the top or in "other"."""
+    for n in (1, 4):
+        result = run(
+            plant,
+            {
+                "title": "Suppliers",
+                "source": {"entity": "inspection"},
+                "group_by": [{"field": "supplier.name", "key": "supplier"}],
+                "measures": [
+                    {"key": "qty", "agg": "sum", "field": "qty_inspected"},
+                    {"key": "days", "agg": "count_distinct", "field": "date"},
+                    {"key": "sd", "agg": "stddev", "field": "measured"},
+                ],
+                "top": {
+                    "n": n,
+                    "by": "qty",
+                    "other": True,
+                    "other_label": {"en": "Rest", "zh": "其余"},
+                },
+            },
+        )
+        df = plant.frame()
+        df["supplier_name"] = df["supplier_name"].fillna("(none)")
+        sums = df.groupby("supplier_name")["qty_inspected"].sum().sort_values(ascending=False)
+        top = list(sums.index[:n])
+        rest = df[~df["supplier_name"].isin(top)]
+        assert [r["supplier"] or "(none)" for r in result.rows[:-1]] == top
+        other = result.rows[-1]
+        assert other["supplier"] == "Rest" and result.has_other
+        assert other["qty"] == rest["qty_inspected"].sum()
+        assert other["days"] == rest["date"].nunique()
+        assert close(other["sd"], rest["measured"].std(ddof=1))
+
+
+def test_yes_no_groups_system_columns_and_averages_of_child_rows(plant):  # noqa: ANN001
+    result = run(
+        plant,
+        {
+            "title": "Urgent",
+            "source": {"entity": "inspection", "rows": "defects"},
+            "group_by": [{"field": "urgent"}, {"field": "created_at", "bucket": "day"}],
+            "measures": [
+                {"key": "mean", "agg": "avg", "field": "defects.count"},
+                {"key": "first", "agg": "min", "field": "created_at"},
+                {"key": "parts", "agg": "count", "field": "defects.part"},
+            ],
+        },
+    )
+    lines = plant.defect_frame()
+    lines["urgent"] = lines["id"].map({d["id"]: d["urgent"] for d in plant.inspections})
+    lines["part"] = [line.get("part") for d in plant.inspections for line in d.get("defects", [])]
+    expected = lines.groupby("urgent").agg(mean=("count", "mean"), parts=("part", "count"))
+    assert {r["urgent"] for r in result.rows} == {True, False}
+    assert {type(r["created_at_day"]) for r in result.rows} == {str}
+    days = {r["created_at_day"] for r in result.rows}
+    assert len(days) <= 2  # seeded just now: today (or yesterday and today) in UTC
+    for urgent, row in expected.iterrows():
+        found = [r for r in result.rows if r["urgent"] == urgent]
+        total = sum(r["parts"] for r in found)
+        assert total == row["parts"]
+        if len(found) == 1:
+            assert close(found[0]["mean"], row["mean"])
+        assert all(r["first"].startswith(r["created_at_day"]) for r in found)
+
+
+def test_csv_of_a_pivot_with_totals(plant):  # noqa: ANN001
+    from jizuo.platform.report_csv import report_csv
+
+    result = run(
+        plant,
+        {
+            "title": "Pivot",
+            "source": {"entity": "inspection"},
+            "group_by": [
+                {
+                    "field": "supplier.name",
+                    "key": "supplier",
+                    "title": {"en": "Supplier", "zh": "供应商"},
+                }
+            ],
+            "pivot": {"field": "result"},
+            "measures": [{"key": "n", "agg": "count", "title": {"en": "N", "zh": "数"}}],
+            "totals": True,
+        },
+    )
+    text = report_csv(result, "zh")
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "供应商,数 · fail,数 · pass"
+    df = plant.frame()
+    counts = df.groupby("result").size()
+    assert lines[-1] == f"合计,{counts['fail']},{counts['pass']}"
+    assert len(lines) == len(result.rows) + 2
