@@ -34,7 +34,13 @@ from jizuo.platform.report_plan import (
     ReportPlan,
     text_map,
 )
-from jizuo.platform.report_result import ReportColumn, ReportResult, json_value, pivoted
+from jizuo.platform.report_result import (
+    ReportColumn,
+    ReportResult,
+    json_value,
+    long_columns,
+    pivoted,
+)
 from jizuo.platform.report_sql import Component, ReportQuery
 from jizuo.platform.reports import (
     PublishedReport,
@@ -47,7 +53,6 @@ from jizuo.platform.reports import (
 #: Grouped rows a report may have; beyond, it asks for filters, coarser buckets or a top-N.
 MAX_GROUPS = 20_000
 OTHER_LABEL = {"en": "Other", "zh": "其他"}
-SHARE_TITLE = {"en": "Cumulative %", "zh": "累计百分比"}
 
 
 def run_report(
@@ -223,7 +228,7 @@ class _Run:
         stats = self._stats(None, range(len(self.keys)))
         for g in groups:
             g.values = self._values(g.parts, stats.get(g.keys, {}))
-        columns = self._long_columns()
+        columns = long_columns(plan)
         shown, other = self._ordered(groups)
         rows = [self._row(g.keys, g.values) for g in shown]
         if other is not None:
@@ -251,17 +256,6 @@ class _Run:
         if plan.totals:
             totals = self._pivot_totals(groups, wide_columns)
         return ReportResult(columns=wide_columns, rows=wide_rows, totals=totals, **common)
-
-    def _long_columns(self) -> list[ReportColumn]:
-        plan = self.plan
-        columns = [ReportColumn(g.key, g.title, g.type, "group") for g in plan.groups]
-        if plan.pivot is not None:
-            p = plan.pivot
-            columns.append(ReportColumn(p.key, p.title, p.type, "pivot"))
-        columns += [ReportColumn(m.key, m.title, m.type, "measure") for m in plan.measures]
-        if plan.pareto:
-            columns.append(ReportColumn(CUMULATIVE, SHARE_TITLE, "number", "share"))
-        return columns
 
     def _row(self, keys: Sequence[Any], values: Mapping[str, Any]) -> dict[str, Any]:
         row = {g.key: k for g, k in zip(self.columns, keys, strict=True)}

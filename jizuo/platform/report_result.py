@@ -13,10 +13,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from jizuo.platform.errors import BadRequest
-from jizuo.platform.report_plan import Group, Measure
+from jizuo.platform.report_plan import CUMULATIVE, Group, Measure, ReportPlan
 
 MAX_PIVOT_VALUES = 200
 EMPTY_LABEL = {"en": "(empty)", "zh": "（空）"}
+SHARE_TITLE = {"en": "Cumulative %", "zh": "累计百分比"}
+TOTAL_LABEL = {"en": "Total", "zh": "合计"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,16 @@ class ReportResult:
     long_columns: list[ReportColumn] = field(default_factory=list)
     long_rows: list[dict[str, Any]] = field(default_factory=list)
 
+    def table_rows(self, language: str) -> list[dict[str, Any]]:
+        """The rows, then the totals (if any) as a last row labelled in ``language`` in its
+        first column — what a file shows."""
+        if self.totals is None:
+            return self.rows
+        total = dict(self.totals)
+        if self.columns and self.columns[0].role != "measure":
+            total[self.columns[0].key] = TOTAL_LABEL.get(language, TOTAL_LABEL["en"])
+        return [*self.rows, total]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "app": self.app,
@@ -90,6 +102,19 @@ def json_value(value: Any, kind: str) -> Any:
     if kind == "date":
         return str(value)[:10]
     return value if isinstance(value, str) else str(value)
+
+
+def long_columns(plan: ReportPlan) -> list[ReportColumn]:
+    """The columns of a plan's rows before any pivot: groups, the pivot, measures and the
+    Pareto share."""
+    columns = [ReportColumn(g.key, g.title, g.type, "group") for g in plan.groups]
+    if plan.pivot is not None:
+        p = plan.pivot
+        columns.append(ReportColumn(p.key, p.title, p.type, "pivot"))
+    columns += [ReportColumn(m.key, m.title, m.type, "measure") for m in plan.measures]
+    if plan.pareto:
+        columns.append(ReportColumn(CUMULATIVE, SHARE_TITLE, "number", "share"))
+    return columns
 
 
 def pivoted(

@@ -305,3 +305,22 @@ def test_reports_are_in_the_openapi_document(plant, client, admin):  # noqa: ANN
     assert doc["paths"]["/api/v1/apps/{app}/reports/{key}"]["get"]["operationId"] == "run_report"
     csv_path = doc["paths"]["/api/v1/apps/{app}/reports/{key}.csv"]["get"]
     assert "text/csv" in csv_path["responses"]["200"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("chart", "path"),
+    [
+        ({"type": "bar", "x": "supplier", "y": "supplier"}, "/chart/y"),
+        ({"type": "histogram", "x": "supplier"}, "/chart/x"),
+        ({"type": "pie", "x": "supplier", "y": ["defects", "lines"]}, "/chart/y"),
+        ({"type": "line", "x": "supplier", "y": "defects", "rules": [{"value": "nothing"}]},
+         "/chart/rules/0/value"),
+    ],
+)  # fmt: skip
+def test_charts_are_checked_against_the_reports_columns(plant, client, admin, chart, path):  # noqa: ANN001
+    response = client.put(f"{URL}/charted/draft", json={**DEFECTS, "chart": chart}, headers=admin)
+    assert response.status_code == 422
+    assert [e["path"] for e in response.json["errors"]] == [path]
+    rule = {"type": "line", "x": "supplier", "y": "defects", "rules": [{"value": "lines"}]}
+    accepted = client.put(f"{URL}/charted/draft", json={**DEFECTS, "chart": rule}, headers=admin)
+    assert accepted.status_code == 200

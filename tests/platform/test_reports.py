@@ -462,7 +462,7 @@ def test_csv_of_a_pivot_with_totals(plant):  # noqa: ANN001
             "totals": True,
         },
     )
-    text = report_csv(result, "zh")
+    text = report_csv(result, "zh").decode()
     lines = text.lstrip("\ufeff").splitlines()
     assert lines[0] == "供应商,数 · fail,数 · pass"
     df = plant.frame()
