@@ -67,6 +67,7 @@ def run_report(
 ) -> ReportResult:
     """Run a published report for ``actor`` with extra filters (query parameters); ``action``
     is ``export`` for downloads, which need the export right on every entity read."""
+    language = language if language in ("en", "zh") else "en"
     report = published_report(session, actor, app_key, key)
     plan = report_plan(session, actor, report)
     viewer = ViewerAccess(plan, actor, action)

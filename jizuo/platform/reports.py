@@ -179,21 +179,23 @@ class ViewerAccess:
         """Refuse the report if the viewer may not read what it reads, or reads a field hidden
         from the viewer."""
         self.accesses()
-        problems = []
+        problems, names = [], set()
         for ref, where in self.plan.used_fields():
             found = self.hidden(ref.guards)
             if found:
                 message = f"'{ref.path}' reads the field '{found[1]}' of '{found[0].ref}'"
                 problems.append(error(where, message, "hidden"))
+                names.add(f"{found[0].ref}.{found[1]}")
         hidden = self.of(SOURCE).hidden
         for key in self.plan.where_fields:
             if key in hidden:
                 message = f"the condition reads the field '{key}' of '{self.plan.source.ref}'"
                 problems.append(error("/where", message, "hidden"))
+                names.add(f"{self.plan.source.ref}.{key}")
         if problems:
-            fields = ", ".join(sorted({p["message"].split("'")[1] for p in problems}))
             raise PermissionDenied(
-                f"This report reads fields hidden from you ({fields}).", errors=problems
+                f"This report reads fields hidden from you: {', '.join(sorted(names))}.",
+                errors=problems,
             )
 
 
