@@ -18,6 +18,7 @@ from jizuo.platform.db import get_session
 from jizuo.platform.errors import BadRequest
 from jizuo.platform.report_csv import report_csv
 from jizuo.platform.report_engine import run_report
+from jizuo.platform.report_files import report_pdf_file, report_png, report_svg, report_xlsx
 from jizuo.platform.report_result import ReportResult
 from jizuo.platform.web import LANGUAGES, select_locale
 
@@ -34,6 +35,12 @@ class Export:
 
 EXPORTS: dict[str, Export] = {
     "csv": Export(report_csv, "text/csv; charset=utf-8"),
+    "xlsx": Export(
+        report_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ),
+    "pdf": Export(report_pdf_file, "application/pdf"),
+    "svg": Export(report_svg, "image/svg+xml"),
+    "png": Export(report_png, "image/png"),
 }
 
 
