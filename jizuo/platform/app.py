@@ -30,7 +30,7 @@ def create_app(
     config.load_config(app, overrides)
     db.init_app(app)
     # Importing the modules that define job functions registers them with the registry.
-    from jizuo.platform import publishing  # noqa: F401
+    from jizuo.platform import dashboards, publishing  # noqa: F401
 
     security.init_app(app)
     web.init_app(app)

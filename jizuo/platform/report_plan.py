@@ -62,6 +62,9 @@ def text_map(value: Any, fallback: str = "") -> dict[str, str]:
     return {"en": text, "zh": text}
 
 
+DATE_TYPES = ("date", "datetime")
+
+
 @dataclass(frozen=True)
 class Group:
     """A group-by (or pivot) column: a field, bucketed by date or not."""
@@ -120,6 +123,9 @@ class ReportPlan:
     pareto: str | None = None
     totals: bool = False
     chart: dict[str, Any] | None = None
+    #: The date a date range narrows (report pages, dashboards): ``date_field``, else the first
+    #: date group-by.
+    date_field: FieldRef | None = None
 
     def measure(self, key: str) -> Measure:
         return next(m for m in self.measures if m.key == key)
@@ -187,6 +193,7 @@ class _Planner:
             if measure is not None:
                 plan.measures.append(measure)
         self.ratios(plan)
+        self.date_field(plan, body.get("date_field"))
         self.unique_keys(plan)
         self.shaping(plan)
         if "chart" in body:
@@ -213,6 +220,21 @@ class _Planner:
             self.fail("/where", str(exc), "expression")
             return
         plan.where_fields = tuple(sorted(_condition_fields(plan.where.root)))
+
+    def date_field(self, plan: ReportPlan, path: str | None) -> None:
+        if path is None:
+            dated = [g for g in (*plan.groups, plan.pivot) if g and g.ref.type in DATE_TYPES]
+            plan.date_field = dated[0].ref if dated else None
+            return
+        ref = self.ref(plan.resolver, path, "/date_field")
+        if ref is None:
+            return
+        if ref.type not in DATE_TYPES:
+            self.fail("/date_field", f"'{path}' is not a date or a date-time")
+        elif ref.in_table is not None:
+            self.fail("/date_field", f"'{path}' has a value per child row, not one per record")
+        else:
+            plan.date_field = ref
 
     # -- groups and measures ------------------------------------------------------------
 
