@@ -12,7 +12,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the runtime's pages."""
-    from jizuo.runtime import form_views, import_views, views  # noqa: F401 - add the routes
+    from jizuo.runtime import (  # noqa: F401 - add the routes
+        form_views,
+        import_views,
+        report_views,
+        views,
+    )
     from jizuo.runtime.blueprint import runtime
 
     app.register_blueprint(runtime)

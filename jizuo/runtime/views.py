@@ -55,6 +55,7 @@ from jizuo.runtime.presenting import (
     title_of,
     where_used,
 )
+from jizuo.runtime.reporting import readable_definitions
 
 #: Most records one bulk action takes.
 BULK_MAX = 500
@@ -93,7 +94,10 @@ def app_home(app_key: str) -> str:
     db = get_session()
     app = catalog.get_app(db, g.actor, app_key)
     entities = readable_entities(RecordStore(db, g.actor), app_key)
-    return render_template("runtime/app.html", app=app, entities=entities)
+    reports, dashboards = readable_definitions(db, g.actor, app)
+    return render_template(
+        "runtime/app.html", app=app, entities=entities, reports=reports, dashboards=dashboards
+    )
 
 
 def _list_params() -> dict[str, str]:

@@ -15,6 +15,7 @@ from jizuo.platform.auth import (
     member_actor,
     user_workspaces,
 )
+from jizuo.platform.dashboards import pinned_dashboards
 from jizuo.platform.db import get_session
 from jizuo.platform.errors import NotFound, TooManyAttempts, ValidationFailed
 from jizuo.platform.models import User
@@ -132,5 +133,6 @@ def switch_language() -> Response:
 def home() -> str:
     actor = g.get("actor")
     apps = catalog.list_apps(get_session(), actor) if actor else []
+    pinned = pinned_dashboards(get_session(), actor) if actor else []
     workspaces = user_workspaces(get_session(), current_user.id)
-    return render_template("auth/home.html", apps=apps, workspaces=workspaces)
+    return render_template("auth/home.html", apps=apps, workspaces=workspaces, pinned=pinned)
