@@ -144,7 +144,7 @@ def install_demo(app: Flask, workspace_key: str) -> tuple[int, dict[str, str]]:
             define_role(session, actor, role["key"], role["title"], role["description"])
         for app_key, policy in demo["permissions"].items():
             save_app_permissions(session, actor, catalog.get_app(session, actor, app_key), policy)
-        for kind in ("workflow", "automation"):
+        for kind in ("workflow", "automation", "report", "dashboard"):
             for item in demo[f"{kind}s"]:
                 save_draft_definition(
                     session, actor, item["app"], kind, item["key"], item["definition"]

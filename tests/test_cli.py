@@ -172,3 +172,18 @@ def test_demo_ncr_workflow_and_automation_run_end_to_end(app, client):
     assert history[-1]["diff"]["_signature"]["meaning"] == "approved"
     notes = client.get("/api/v1/notifications", headers=csrf).json["items"]
     assert any(ncr["data"]["number"] in n["text"] for n in notes)
+
+
+def test_demo_ships_a_report_and_a_dashboard(app, client):
+    from tests import factories
+
+    demo = CliRunner().invoke(main, ["demo", "--no-serve"], obj={"app": app})
+    password = re.search(r"sample user: inspector  password: (\S+)", demo.output).group(1)
+    factories.login(client, "inspector", password)
+    assert "/apps/qms/dashboards/quality" in client.get("/").get_data(as_text=True)
+    assert "/apps/qms/reports/ncr_pareto" in client.get("/apps/qms/").get_data(as_text=True)
+    report = client.get("/api/v1/apps/qms/reports/ncr_pareto").json
+    assert report["totals"]["ncrs"] == 3 and report["chart"]["type"] == "pareto"
+    page = client.get("/apps/qms/dashboards/quality").get_data(as_text=True)
+    assert page.count('<p class="figure">') == 2 and "data-vega-spec" in page
+    assert "Not available to you." not in page

@@ -93,7 +93,7 @@ def report_form(plan: ReportPlan, viewer: ViewerAccess) -> ReportForm:
     if dated is None or viewer.hidden(dated.guards):
         return ReportForm(inputs, None)
     title = dated.field.schema.get("title") if dated.field is not None else None
-    return ReportForm(inputs, dated.path, title or dated.path)
+    return ReportForm(inputs, dated.path, title)
 
 
 def _input(title: Any, path: str, field: Any) -> ReportInput | None:
