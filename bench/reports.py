@@ -11,7 +11,15 @@ Prints one table per section and a summary table of every measurement with its t
   most 3x). Also, informational: a group-by through a reference (a join), and a median per group
   (pandas on the fetched values, against PostgreSQL's ``percentile_cont`` or pandas on SQLite).
 
-More sections (imports, chart exports) add a function to ``SECTIONS``.
+* ``imports`` — rows/s of an import with validation (``--import-rows``, default 10 000; the
+  figure is stated for 100 000) against ``create_many`` of the same rows already converted,
+  through ``bench/imports.py``'s own measurement, in a database of its own (a second SQLite
+  file; on PostgreSQL the same database, emptied again after the aggregation section).
+* ``charts`` — SVG export time per chart type (``--chart-rows`` rows, default 200, median of
+  ``--repeat`` runs) against vl-convert rendering a one-point chart, through
+  ``bench/charts.py``'s tables and timings.
+
+More sections add a function to ``SECTIONS``.
 
 Default database: a fresh SQLite file in a temporary folder, removed afterwards. A PostgreSQL URL
 starts from an empty ``public`` schema (DROP SCHEMA public CASCADE), so never point it at a
@@ -28,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -130,6 +139,10 @@ class Bench:
     records: int
     repeat: int
     entity_ids: dict[str, int] = field(default_factory=dict)
+    url: str = ""
+    folder: str = ""
+    import_rows: int = 10_000
+    chart_rows: int = 200
 
 
 @dataclass
@@ -352,8 +365,62 @@ def bench_aggregation(bench: Bench) -> list[Row]:
     return rows
 
 
+def bench_imports(bench: Bench) -> list[Row]:
+    """Import rows/s with validation against ``create_many`` of converted rows."""
+    import imports  # bench/imports.py, beside this file
+
+    folder = Path(bench.folder) / "imports"
+    folder.mkdir()
+    engine_of(bench.app).dispose()
+    url = bench.url if bench.url.startswith("postgresql") else None
+    url = imports.fresh_database(url, str(folder))
+    path = folder / "parts.csv"
+    imports.write_file(path, bench.import_rows)
+    table = imports.measure(url, str(folder), path, bench.import_rows, 500)
+    imports.print_table(
+        f"import of {bench.import_rows:,} validated rows",
+        ["measurement", "rows/s", "vs baseline", "peak memory growth MiB"],
+        table,
+    )
+    baseline = table[0][1]
+    rows = [
+        Row("imports", label, f"{rate} rows/s", f"{baseline} rows/s", share)
+        for label, rate, share, _ in table[1:-1]
+    ]
+    rows[1].target, rows[1].result = table[-1][1], table[-1][2]  # valid rows vs the baseline
+    return rows
+
+
+def bench_charts(bench: Bench) -> list[Row]:
+    """SVG export time per chart type against vl-convert rendering a one-point chart."""
+    import charts  # bench/charts.py, beside this file
+
+    from jizuo.platform.charts import chart_spec, export_chart, register_cjk_fonts
+
+    register_cjk_fonts()
+    rows_ = charts.table(bench.chart_rows)
+    base, _ = charts.timings(charts.baseline("svg"), bench.repeat)
+    table, rows = [], []
+    for kind, config in charts.CONFIGS.items():
+        spec = chart_spec({**config, "title": kind}, charts.COLUMNS, rows_, "en")
+        ms, _ = charts.timings(lambda spec=spec: export_chart(spec, "svg"), bench.repeat)
+        table.append([kind, f"{ms:.1f}", f"{base:.1f}", f"{ms / base:.1f}x"])
+        rows.append(Row("charts", f"SVG of a {kind} chart", f"{ms:.1f} ms", f"{base:.1f} ms",
+                        f"{ms / base:.1f}x", "(information)"))  # fmt: skip
+    print_table(
+        f"chart SVG export, {bench.chart_rows} rows: median of {bench.repeat} runs",
+        ["chart", "ours ms", "one-point chart ms", "ratio"],
+        table,
+    )
+    return rows
+
+
 #: Sections in the order they run; each returns its lines of the summary.
-SECTIONS: dict[str, Callable[[Bench], list[Row]]] = {"aggregation": bench_aggregation}
+SECTIONS: dict[str, Callable[[Bench], list[Row]]] = {
+    "aggregation": bench_aggregation,
+    "imports": bench_imports,
+    "charts": bench_charts,
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -362,6 +429,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=100_000, help="default 100 000")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per query (default 5)")
     parser.add_argument("--section", action="append", choices=list(SECTIONS), help="repeatable")
+    parser.add_argument("--import-rows", type=int, default=10_000, help="default 10 000")
+    parser.add_argument("--chart-rows", type=int, default=200, help="default 200")
     return parser.parse_args(argv)
 
 
@@ -373,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         url = fresh_database(args.database_url, folder)
         bench = set_up(url, folder, args.records, args.repeat)
+        bench.url, bench.folder = url, folder
+        bench.import_rows, bench.chart_rows = args.import_rows, args.chart_rows
         print(f"database: {bench.engine.dialect.name} ({bench.engine.url!r})")
         summary: list[Row] = []
         for name in args.section or list(SECTIONS):
