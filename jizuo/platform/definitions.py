@@ -51,6 +51,13 @@ def _check(session: Session, actor: Actor, app: App, kind: str, key: str, body: 
     return checker(session, actor, app, key, body)
 
 
+def check_definition(
+    session: Session, actor: Actor, app: App, kind: str, key: str, body: Any
+) -> dict[str, Any]:
+    """Check a body with its kind's checker without storing it (a designer's problem list)."""
+    return _check(session, actor, app, _kind(kind), key, body)
+
+
 def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise NotFound(f"No kind of definition '{kind}'.")
