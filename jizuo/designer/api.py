@@ -7,6 +7,7 @@ version and what would still stop it from being published.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -14,6 +15,8 @@ from flask_babel import gettext as _
 
 from jizuo.designer import (
     apps,
+    automation_drafts,
+    definition_drafts,
     entity_drafts,
     expression_help,
     publish_preview,
@@ -23,6 +26,7 @@ from jizuo.designer import (
 from jizuo.designer.drafts import require_designer
 from jizuo.platform.api.problems import json_body
 from jizuo.platform.api.serialize import job_json
+from jizuo.platform.automation_dry_run import dry_run_automation
 from jizuo.platform.catalog import get_entity
 from jizuo.platform.db import get_session
 from jizuo.platform.errors import BadRequest
@@ -33,6 +37,26 @@ designer_api = Blueprint("designer_api", __name__, url_prefix="/api/v1/designer"
 
 ENTITY = "/apps/<app_key>/entities/<entity_key>"
 WORKFLOW = "/apps/<app_key>/workflows/<key>"
+AUTOMATION = "/apps/<app_key>/automations/<key>"
+#: Definitions edited as whole bodies: the automation and report designers.
+WHOLE_KINDS = ("automations", "reports")
+
+
+def _whole(method: str, suffix: str) -> Any:
+    """Register a view for automations and reports alike (``kinds`` says which)."""
+
+    def register(view: Any) -> Any:
+        for kinds in WHOLE_KINDS:
+            bound = functools.wraps(view)(functools.partial(view, kinds=kinds))
+            designer_api.add_url_rule(
+                f"/apps/<app_key>/{kinds}/<key>{suffix}",
+                endpoint=f"{view.__name__}_{kinds}",
+                view_func=bound,
+                methods=[method],
+            )
+        return view
+
+    return register
 
 
 @designer_api.before_request
@@ -293,6 +317,102 @@ def workflow_diagram(app_key: str, key: str) -> Response:
         get_session(), g.actor, app_key, key, _language(), _diagram_labels()
     )
     return Response(svg, mimetype="image/svg+xml")
+
+
+# -- automations and reports: whole drafts --------------------------------------------------
+
+
+@_whole("GET", "/draft")
+@access(MEMBER_RULE)
+def definition_draft(app_key: str, kinds: str, key: str) -> Response:
+    state = definition_drafts.definition_draft(get_session(), g.actor, app_key, kinds[:-1], key)
+    return jsonify(state.to_dict())
+
+
+@_whole("PUT", "/draft")
+@access(MEMBER_RULE)
+def replace_definition_draft(app_key: str, kinds: str, key: str) -> tuple[Response, int]:
+    body = json_body()
+    state = definition_drafts.replace_draft(
+        get_session(), g.actor, app_key, kinds[:-1], key, body.get("draft"), body.get("version")
+    )
+    return _committed(state.to_dict())
+
+
+@_whole("POST", "/draft/undo")
+@access(MEMBER_RULE)
+def undo_definition_draft(app_key: str, kinds: str, key: str) -> tuple[Response, int]:
+    version = json_body().get("version")
+    state = definition_drafts.walk_draft(
+        get_session(), g.actor, app_key, kinds[:-1], key, version, undo=True
+    )
+    return _committed(state.to_dict())
+
+
+@_whole("POST", "/draft/redo")
+@access(MEMBER_RULE)
+def redo_definition_draft(app_key: str, kinds: str, key: str) -> tuple[Response, int]:
+    version = json_body().get("version")
+    state = definition_drafts.walk_draft(
+        get_session(), g.actor, app_key, kinds[:-1], key, version, undo=False
+    )
+    return _committed(state.to_dict())
+
+
+@_whole("POST", "/publish")
+@access(MEMBER_RULE)
+def publish_definition_draft(app_key: str, kinds: str, key: str) -> tuple[Response, int]:
+    session = get_session()
+    version = json_body().get("version")
+    number = definition_drafts.publish_draft(session, g.actor, app_key, kinds[:-1], key, version)
+    state = definition_drafts.definition_draft(session, g.actor, app_key, kinds[:-1], key)
+    return _committed({"published_version": number, **state.to_dict()}, 201)
+
+
+@designer_api.post("/apps/<app_key>/automations")
+@access(MEMBER_RULE)
+def create_automation(app_key: str) -> tuple[Response, int]:
+    body = json_body()
+    state = automation_drafts.create_automation(
+        get_session(), g.actor, app_key, body.get("key"), body.get("entity")
+    )
+    return _committed(state.to_dict(), 201)
+
+
+@designer_api.post(f"{AUTOMATION}/expressions/check")
+@access(MEMBER_RULE)
+def check_automation_expression(app_key: str, key: str) -> Response:
+    body = json_body()
+    template = body.get("template", False)
+    if not isinstance(template, bool):
+        raise BadRequest("'template' must be true or false.")
+    result = automation_drafts.check_automation_expression(
+        get_session(), g.actor, app_key, key, body.get("expression"), template
+    )
+    return jsonify(result)
+
+
+@designer_api.get(f"{AUTOMATION}/expressions/complete")
+@access(MEMBER_RULE)
+def complete_automation_expression(app_key: str, key: str) -> Response:
+    items = automation_drafts.complete_automation_names(
+        get_session(), g.actor, app_key, key, request.args.get("prefix", "")[:2000]
+    )
+    return jsonify({"items": items})
+
+
+@designer_api.post(f"{AUTOMATION}/dry-run")
+@access(MEMBER_RULE)
+def automation_dry_run(app_key: str, key: str) -> Response:
+    body = json_body()
+    session = get_session()
+    try:
+        result = dry_run_automation(
+            session, g.actor, app_key, key, body.get("record_id"), payload=body.get("payload")
+        )
+    finally:
+        session.rollback()  # a test run never writes, whatever happens
+    return jsonify(result)
 
 
 def init_app(app: Any) -> None:

@@ -108,6 +108,15 @@ def _position(source: str, exc: ExpressionError) -> tuple[int, int] | None:
     return None
 
 
+def problem_at(source: str, exc: ExpressionError) -> dict[str, Any]:
+    """The kernel's message of a refused expression with where in the text it points."""
+    where = _position(source, exc)
+    problem: dict[str, Any] = {"message": exc.reason, "start": None, "end": None}
+    if where:
+        problem["start"], problem["end"] = where
+    return problem
+
+
 def expression_names(definition: EntityDefinition, table: str | None) -> dict[str, Field | None]:
     """The names an expression may read: a record's fields (or, in a child table's column, the
     row's columns and ``parent``) plus ``record`` and ``user``."""
@@ -137,11 +146,7 @@ def check_draft_expression(draft: dict[str, Any], source: Any, table: str | None
     try:
         parsed = check_expression(source, names)
     except ExpressionError as exc:
-        where = _position(source, exc)
-        problem: dict[str, Any] = {"message": exc.reason, "start": None, "end": None}
-        if where:
-            problem["start"], problem["end"] = where
-        return {"valid": False, "errors": [problem], "names": []}
+        return {"valid": False, "errors": [problem_at(source, exc)], "names": []}
     return {"valid": True, "errors": [], "names": sorted(parsed.names)}
 
 

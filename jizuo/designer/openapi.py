@@ -40,6 +40,7 @@ def designer_paths() -> dict[str, Any]:
     """Paths of the designer's API (admins and designers)."""
     entity = f"{BASE}/apps/{{app}}/entities/{{entity}}"
     workflow = f"{BASE}/apps/{{app}}/workflows/{{key}}"
+    automation = f"{BASE}/apps/{{app}}/automations/{{key}}"
     edit = "({version, ops}); 412 when the draft changed meanwhile"
     svg = {"200": {"description": "SVG", "content": {"image/svg+xml": {"schema": {}}}}}
     return {
@@ -171,4 +172,68 @@ def designer_paths() -> dict[str, Any]:
                 responses={**svg, **PROBLEMS},
             ),
         },
+        **definition_paths(),
+        f"{BASE}/apps/{{app}}/automations": {
+            "parameters": _params("app"),
+            "post": _op(
+                "designer_create_automation",
+                "A new automation on the records of an entity ({key, entity: 'app.entity'})",
+                "201",
+                True,
+            ),
+        },
+        f"{automation}/expressions/check": {
+            "parameters": _params("app", "key"),
+            "post": _op(
+                "designer_check_automation_expression",
+                "Check an expression (or a {{ }} template) against the draft's trigger",
+                body=True,
+            ),
+        },
+        f"{automation}/expressions/complete": {
+            "parameters": _params("app", "key"),
+            "get": _op(
+                "designer_complete_automation_expression",
+                "Names for the text before the cursor (?prefix=; record. gives fields)",
+                parameters=[_query("prefix", {"type": "string"})],
+            ),
+        },
+        f"{automation}/dry-run": {
+            "parameters": _params("app", "key"),
+            "post": _op(
+                "designer_automation_dry_run",
+                "Test the draft with a record ({record_id} or {payload}): what each action "
+                "would do or the error it would hit; nothing is written, sent or notified",
+                body=True,
+            ),
+        },
     }
+
+
+def definition_paths() -> dict[str, Any]:
+    """Automations and reports, edited as whole drafts."""
+    paths: dict[str, Any] = {}
+    for kinds in ("automations", "reports"):
+        one = kinds[:-1]
+        base = f"{BASE}/apps/{{app}}/{kinds}/{{key}}"
+        paths[f"{base}/draft"] = {
+            "parameters": _params("app", "key"),
+            "get": _op(f"designer_{one}_draft", f"The {one} draft, its version and problems"),
+            "put": _op(
+                f"designer_save_{one}_draft",
+                f"Save the whole {one} draft ({{version, draft}}); 412 when it changed meanwhile",
+                body=True,
+            ),
+        }
+        for step in ("undo", "redo"):
+            paths[f"{base}/draft/{step}"] = {
+                "parameters": _params("app", "key"),
+                "post": _op(f"designer_{one}_{step}", f"{step.title()} ({{version}})", body=True),
+            }
+        paths[f"{base}/publish"] = {
+            "parameters": _params("app", "key"),
+            "post": _op(
+                f"designer_publish_{one}", f"Publish the {one} draft ({{version}})", "201", True
+            ),
+        }
+    return paths

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from jizuo.designer import apps, transfer, workflow_drafts
+from jizuo.designer import apps, automation_drafts, transfer, workflow_drafts
 from jizuo.designer.drafts import require_designer
 from jizuo.platform import catalog
 from jizuo.platform.db import get_session
@@ -95,13 +95,13 @@ def _look() -> dict[str, Any]:
     return {"icon": icon, "color": color}
 
 
-def app_workflows(app_key: str) -> list[Definition]:
-    """The app's workflows (drafts and published), by key."""
+def app_workflows(app_key: str, kind: str = WORKFLOW) -> list[Definition]:
+    """The app's workflows (or definitions of another kind), drafts and published, by key."""
     app = catalog.get_app(get_session(), g.actor, app_key)
     return list(
         get_session().scalars(
             select(Definition)
-            .where(Definition.app_id == app.id, Definition.kind == WORKFLOW)
+            .where(Definition.app_id == app.id, Definition.kind == kind)
             .order_by(Definition.key)
         )
     )
@@ -133,7 +133,16 @@ def app_page(app_key: str) -> str:
     app = catalog.get_app(session, g.actor, app_key)
     entities = catalog.list_entities(session, g.actor, app_key)
     return render_template(
-        "designer/app.html", app=app, entities=entities, workflows=app_workflows(app_key)
+        "designer/app.html",
+        app=app,
+        entities=entities,
+        workflows=app_workflows(app_key),
+        automations=app_workflows(app_key, "automation"),
+        # The app's own entities first: an automation is usually about them.
+        published_entities=sorted(
+            automation_drafts.published_entities(session, g.actor),
+            key=lambda ref: (not ref.startswith(f"{app_key}."), ref),
+        ),
     )
 
 
@@ -248,6 +257,10 @@ def import_app() -> Response | str:
 
 def init_app(app: Any) -> None:
     """Register the designer's pages (the form and workflow designers add their routes)."""
-    from jizuo.designer import form_pages, workflow_pages  # noqa: F401 - add the routes
+    from jizuo.designer import (  # noqa: F401 - add the routes
+        automation_pages,
+        form_pages,
+        workflow_pages,
+    )
 
     app.register_blueprint(designer)

@@ -181,7 +181,7 @@ class _Checker:
             self.fail(path, str(exc), "expression")
             return
         if record is not None:
-            for name in _record_attributes(source):
+            for name in record_attributes(source):
                 if name not in record.fields and name not in SYSTEM_NAMES:
                     self.fail(path, f"'{record.key}' has no field '{name}'", "unknown_field")
 
@@ -235,7 +235,7 @@ def _split(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
 
 
-def _record_attributes(source: str) -> set[str]:
+def record_attributes(source: str) -> set[str]:
     """The fields an (already vetted) expression reads as ``record.<field>``."""
     tree = ast.parse(source.strip(), mode="eval")
     return {

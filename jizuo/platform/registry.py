@@ -49,3 +49,8 @@ def pack_function(name: str) -> Callable[..., Any]:
         return _PACK_FUNCTIONS[name]
     except KeyError:
         raise KeyError(f"no pack function '{name}' is registered") from None
+
+
+def pack_functions() -> list[str]:
+    """The names of the registered pack functions, sorted (for the designer's choices)."""
+    return sorted(_PACK_FUNCTIONS)

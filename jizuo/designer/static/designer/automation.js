@@ -1,0 +1,347 @@
+// The automation designer: each input names its place in the draft (data-path, a JSON
+// pointer). A change sets that place in the page's copy of the draft and saves the whole
+// draft with its version (the autosave); a change of structure (trigger, action added,
+// moved or removed, an undo) then reloads the forms, which the server renders. Problems
+// of the kernel's checker are put next to the input their path points into.
+
+const root = document.getElementById("designer");
+const messages = JSON.parse(root.dataset.messages);
+const api = root.dataset.api;
+const statusLine = document.getElementById("d-status");
+const editor = document.getElementById("editor");
+let version = Number(root.dataset.version);
+let draft = null;
+let newActions = {};
+
+function readData() {
+  const data = JSON.parse(document.getElementById("automation-data").textContent);
+  draft = data.draft;
+  newActions = data.new_actions;
+}
+
+function say(text, alert = false) {
+  statusLine.textContent = text;
+  statusLine.setAttribute("role", alert ? "alert" : "status");
+}
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+async function send(path, body, method = "POST") {
+  const response = await fetch(api + path, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  return { response, answer };
+}
+
+function stale(answer) {
+  const text = messages.stale
+    .replace("%(who)s", answer.updated_by || messages.someone)
+    .replace("%(when)s", answer.updated_at || "");
+  say(text, true);
+  const reload = document.createElement("button");
+  reload.type = "button";
+  reload.textContent = messages.reload;
+  reload.addEventListener("click", () => window.location.reload());
+  statusLine.append(" ", reload);
+}
+
+// -- JSON pointers -----------------------------------------------------------------------
+
+const parts = (pointer) =>
+  pointer.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
+
+function setAt(pointer, value) {
+  const keys = parts(pointer);
+  let node = draft;
+  for (const key of keys.slice(0, -1)) {
+    if (node[key] === undefined || node[key] === null) node[key] = {};
+    node = node[key];
+  }
+  const last = keys[keys.length - 1];
+  if (value === undefined) {
+    if (Array.isArray(node)) node.splice(Number(last), 1);
+    else delete node[last];
+  } else {
+    node[last] = value;
+  }
+}
+
+function getAt(pointer) {
+  let node = draft;
+  for (const key of parts(pointer)) node = node == null ? undefined : node[key];
+  return node;
+}
+
+function valueOf(input) {
+  const kind = input.dataset.type;
+  if (kind === "bool") return input.checked;
+  const text = input.value.trim();
+  if (kind === "list") {
+    const items = text.split(",").map((s) => s.trim()).filter(Boolean);
+    return items.length ? items : undefined;
+  }
+  if (text === "") return undefined;
+  if (kind === "number") return Number(text);
+  if (kind === "target") return text === "trigger" ? "trigger" : { reference: text };
+  if (kind === "json") {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+// -- problems next to their inputs --------------------------------------------------------
+
+function showProblems(problems) {
+  for (const old of editor.querySelectorAll(".d-error")) old.remove();
+  for (const old of editor.querySelectorAll("[aria-invalid]")) old.removeAttribute("aria-invalid");
+  const list = document.getElementById("d-problems");
+  list.replaceChildren(
+    ...problems.map((p) => {
+      const li = document.createElement("li");
+      const code = document.createElement("code");
+      code.textContent = p.path || "/";
+      li.append(code, " ", p.message);
+      return li;
+    }),
+  );
+  const places = [...editor.querySelectorAll("[data-path]")];
+  for (const p of problems) {
+    const path = p.path || "";
+    let best = null;
+    for (const place of places) {
+      const at = place.dataset.path;
+      if ((path === at || path.startsWith(at + "/")) && (!best || at.length > best.dataset.path.length)) {
+        best = place;
+      }
+    }
+    if (!best) continue;
+    const note = document.createElement("p");
+    note.className = "d-error error";
+    note.dataset.errorFor = best.dataset.path;
+    note.textContent = p.message;
+    if (best.matches("input, select, textarea")) {
+      best.setAttribute("aria-invalid", "true");
+      const label = best.closest("label");
+      (label || best).after(note);
+    } else {
+      best.prepend(note);
+    }
+  }
+}
+
+// -- saving --------------------------------------------------------------------------------
+
+function answered(answer) {
+  version = answer.version;
+  for (const input of document.querySelectorAll("[data-draft-version]")) input.value = version;
+  root.querySelector('[data-action="undo"]').disabled = !answer.can_undo;
+  root.querySelector('[data-action="redo"]').disabled = !answer.can_redo;
+}
+
+async function reloadEditor() {
+  const response = await fetch(editor.dataset.editor, { credentials: "same-origin" });
+  editor.innerHTML = await response.text();
+  readData();
+}
+
+// Save the page's draft; with ``reload`` render the forms again from the saved draft.
+async function save({ reload = false } = {}) {
+  say(messages.saving);
+  const { response, answer } = await send("/draft", { draft, version }, "PUT");
+  if (response.status === 412) {
+    stale(answer);
+    return null;
+  }
+  if (!response.ok) {
+    const details = (answer.errors || []).map((e) => `${e.path}: ${e.message}`).join("; ");
+    say(`${messages.failed} ${answer.detail || response.status} ${details}`, true);
+    if (reload) await reloadEditor();
+    showProblems(answer.errors || []);
+    return null;
+  }
+  answered(answer);
+  if (reload) await reloadEditor();
+  draft = answer.draft;
+  showProblems(answer.problems);
+  say(messages.saved);
+  return answer;
+}
+
+async function walk(step) {
+  say(messages.saving);
+  const { response, answer } = await send(`/draft/${step}`, { version });
+  if (response.status === 412) {
+    stale(answer);
+    return;
+  }
+  if (!response.ok) {
+    say(`${messages.failed} ${answer.detail || response.status}`, true);
+    return;
+  }
+  answered(answer);
+  await reloadEditor();
+  showProblems(answer.problems);
+  say(messages.saved);
+}
+
+const TRIGGER_SEEDS = {
+  schedule: { on: "schedule", cron: "0 7 * * 1-5", timezone: "UTC" },
+  webhook: { on: "webhook" },
+};
+
+editor.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input.closest("#dry-run")) return;
+  const path = input.dataset.path;
+  if (!path) return;
+  if (path === "/trigger/on") {
+    const entity = draft.trigger.entity || Object.values(newActions)[0].entity;
+    draft.trigger = TRIGGER_SEEDS[input.value] || { on: input.value, entity };
+    if (input.value === "state_entered") draft.trigger.state = "done";
+  } else {
+    setAt(path, valueOf(input));
+    if (input.dataset.resets) setAt(input.dataset.resets, {});
+  }
+  save({ reload: input.dataset.structural !== undefined });
+});
+
+editor.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  const action = button.dataset.action;
+  const item = button.closest("[data-index]");
+  const index = item ? Number(item.dataset.index) : null;
+  if (action === "add-action") {
+    const type = document.getElementById("new-action-type").value;
+    draft.actions.push(structuredClone(newActions[type]));
+    save({ reload: true });
+  } else if (action === "remove-action") {
+    draft.actions.splice(index, 1);
+    save({ reload: true });
+  } else if (action === "move-action") {
+    const to = Number(button.dataset.to);
+    const [moved] = draft.actions.splice(index, 1);
+    draft.actions.splice(to, 0, moved);
+    save({ reload: true });
+  } else if (action === "remove-key") {
+    setAt(button.dataset.path, undefined);
+    save({ reload: true });
+  } else if (action === "add-key") {
+    const row = button.closest("[data-new-value]");
+    const key = row.querySelector("[data-new-key]").value.trim();
+    const expression = row.querySelector("[data-new-expr]").value.trim();
+    if (!key || !expression) return;
+    if (getAt(row.dataset.newValue) == null) setAt(row.dataset.newValue, {});
+    setAt(`${row.dataset.newValue}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`, expression);
+    save({ reload: true });
+  } else if (button.dataset.pickRecord) {
+    document.getElementById("dry-record").value = button.dataset.pickRecord;
+  }
+});
+
+// -- expressions: checked against the trigger as typed, names completed --------------------
+
+const checkExpression = debounce(async (input) => {
+  const message = document.getElementById(`${input.id}-msg`);
+  const list = editor.querySelector(`[data-completions-for="${input.id}"]`);
+  const source = input.value;
+  if (!source.trim()) {
+    message.textContent = "";
+    list.replaceChildren();
+    return;
+  }
+  const template = input.dataset.type === "template";
+  const { answer } = await send("/expressions/check", { expression: source, template });
+  if (answer.valid) {
+    message.textContent = messages.expression_ok;
+    message.className = "expr-message ok";
+    input.removeAttribute("aria-invalid");
+  } else if (answer.errors) {
+    const e = answer.errors[0];
+    const where = e.start === null ? "" : ` (${e.start + 1}–${e.end}: «${source.slice(e.start, e.end)}»)`;
+    message.textContent = e.message + where;
+    message.className = "expr-message error";
+    input.setAttribute("aria-invalid", "true");
+  }
+  const before = source.slice(0, input.selectionStart ?? source.length);
+  if (!/(record\.[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.test(before)) {
+    list.replaceChildren();
+    return;
+  }
+  const params = new URLSearchParams({ prefix: before.slice(-200) });
+  const response = await fetch(`${api}/expressions/complete?${params}`, { credentials: "same-origin" });
+  const { items } = await response.json();
+  list.replaceChildren(
+    ...items
+      .filter((item) => item.insert)
+      .map((item) => {
+        const li = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "link";
+        button.textContent = item.name;
+        button.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
+        button.addEventListener("click", () => {
+          const end = input.selectionStart ?? input.value.length;
+          input.value = input.value.slice(0, end) + item.insert + input.value.slice(end);
+          input.focus();
+          list.replaceChildren();
+          input.dispatchEvent(new Event("change", { bubbles: true }));
+          checkExpression(input);
+        });
+        li.append(button);
+        return li;
+      }),
+  );
+}, 300);
+
+editor.addEventListener("input", (event) => {
+  const kind = event.target.dataset.type;
+  if (kind === "expr" || kind === "template") checkExpression(event.target);
+});
+
+// -- test with record… -----------------------------------------------------------------------
+
+editor.addEventListener("submit", async (event) => {
+  const form = event.target.closest("#dry-run");
+  if (!form) return;
+  event.preventDefault();
+  const result = document.getElementById("dry-run-result");
+  result.textContent = messages.testing;
+  const response = await fetch(form.action, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "X-CSRFToken": root.dataset.csrf },
+    body: new FormData(form),
+  });
+  result.innerHTML = await response.text(); // our own template, escaped by the server
+});
+
+// -- undo and redo -----------------------------------------------------------------------------
+
+root.querySelector('[data-action="undo"]').addEventListener("click", () => walk("undo"));
+root.querySelector('[data-action="redo"]').addEventListener("click", () => walk("redo"));
+
+document.addEventListener("keydown", (event) => {
+  if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z") return;
+  if (event.target.closest("input, textarea, select")) return; // their own undo
+  event.preventDefault();
+  const button = root.querySelector(`[data-action="${event.shiftKey ? "redo" : "undo"}"]`);
+  if (!button.disabled) button.click();
+});
+
+readData();
