@@ -1,8 +1,9 @@
-// The automation designer: each input names its place in the draft (data-path, a JSON
-// pointer). A change sets that place in the page's copy of the draft and saves the whole
-// draft with its version (the autosave); a change of structure (trigger, action added,
-// moved or removed, an undo) then reloads the forms, which the server renders. Problems
-// of the kernel's checker are put next to the input their path points into.
+// The automation and report designers: each input names its place in the draft
+// (data-path, a JSON pointer). A change sets that place in the page's copy of the draft and
+// saves the whole draft with its version (the autosave); a change of structure (trigger,
+// an item added, moved or removed, an undo) then reloads the forms, which the server
+// renders. Problems of the kernel's checker are put next to the input their path points
+// into. A page with a preview frame (the report designer) reloads it after every save.
 
 const root = document.getElementById("designer");
 const messages = JSON.parse(root.dataset.messages);
@@ -10,13 +11,18 @@ const api = root.dataset.api;
 const statusLine = document.getElementById("d-status");
 const editor = document.getElementById("editor");
 let version = Number(root.dataset.version);
+const preview = document.getElementById("preview");
 let draft = null;
-let newActions = {};
+let newItems = {};
 
 function readData() {
-  const data = JSON.parse(document.getElementById("automation-data").textContent);
+  const data = JSON.parse(document.getElementById("definition-data").textContent);
   draft = data.draft;
-  newActions = data.new_actions;
+  newItems = data.new_items;
+}
+
+function reloadPreview() {
+  if (preview) preview.src = `${preview.dataset.src}?v=${version}`;
 }
 
 function say(text, alert = false) {
@@ -85,6 +91,19 @@ function getAt(pointer) {
 function valueOf(input) {
   const kind = input.dataset.type;
   if (kind === "bool") return input.checked;
+  if (kind === "number-list") {
+    const items = input.value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    return items.length ? items : undefined;
+  }
+  if (kind === "scalar") {
+    const text = input.value.trim();
+    if (text === "") return undefined;
+    const number = Number(text);
+    if (input.dataset.list !== undefined) {
+      return text.split(",").map((s) => s.trim()).filter(Boolean).map((s) => (s !== "" && !Number.isNaN(Number(s)) ? Number(s) : s));
+    }
+    return Number.isNaN(number) ? (text === "true" ? true : text === "false" ? false : text) : number;
+  }
   const text = input.value.trim();
   if (kind === "list") {
     const items = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -93,6 +112,7 @@ function valueOf(input) {
   if (text === "") return undefined;
   if (kind === "number") return Number(text);
   if (kind === "target") return text === "trigger" ? "trigger" : { reference: text };
+  if (kind === "toggle") return input.checked ? structuredClone(newItems[input.dataset.seed]) : undefined;
   if (kind === "json") {
     try {
       return JSON.parse(text);
@@ -156,6 +176,7 @@ async function reloadEditor() {
   const response = await fetch(editor.dataset.editor, { credentials: "same-origin" });
   editor.innerHTML = await response.text();
   readData();
+reloadPreview();
 }
 
 // Save the page's draft; with ``reload`` render the forms again from the saved draft.
@@ -177,6 +198,7 @@ async function save({ reload = false } = {}) {
   if (reload) await reloadEditor();
   draft = answer.draft;
   showProblems(answer.problems);
+  reloadPreview();
   say(messages.saved);
   return answer;
 }
@@ -195,6 +217,7 @@ async function walk(step) {
   answered(answer);
   await reloadEditor();
   showProblems(answer.problems);
+  reloadPreview();
   say(messages.saved);
 }
 
@@ -209,7 +232,7 @@ editor.addEventListener("change", (event) => {
   const path = input.dataset.path;
   if (!path) return;
   if (path === "/trigger/on") {
-    const entity = draft.trigger.entity || Object.values(newActions)[0].entity;
+    const entity = draft.trigger.entity || newItems.create_record.entity;
     draft.trigger = TRIGGER_SEEDS[input.value] || { on: input.value, entity };
     if (input.value === "state_entered") draft.trigger.state = "done";
   } else {
@@ -223,22 +246,23 @@ editor.addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
   const action = button.dataset.action;
-  const item = button.closest("[data-index]");
-  const index = item ? Number(item.dataset.index) : null;
-  if (action === "add-action") {
-    const type = document.getElementById("new-action-type").value;
-    draft.actions.push(structuredClone(newActions[type]));
+  const target = button.dataset.target;
+  if (action === "add-item") {
+    const seed = button.dataset.seed || document.getElementById(button.dataset.from).value;
+    if (!Array.isArray(getAt(button.dataset.list))) setAt(button.dataset.list, []);
+    getAt(button.dataset.list).push(structuredClone(newItems[seed]));
     save({ reload: true });
-  } else if (action === "remove-action") {
-    draft.actions.splice(index, 1);
+  } else if (action === "remove-item" || action === "remove-key") {
+    setAt(target, undefined);
+    const list = target.slice(0, target.lastIndexOf("/"));
+    if (Array.isArray(getAt(list)) && !getAt(list).length && button.dataset.dropEmpty !== undefined) {
+      setAt(list, undefined);
+    }
     save({ reload: true });
-  } else if (action === "move-action") {
-    const to = Number(button.dataset.to);
-    const [moved] = draft.actions.splice(index, 1);
-    draft.actions.splice(to, 0, moved);
-    save({ reload: true });
-  } else if (action === "remove-key") {
-    setAt(button.dataset.path, undefined);
+  } else if (action === "move-item") {
+    const list = getAt(target.slice(0, target.lastIndexOf("/")));
+    const [moved] = list.splice(Number(target.slice(target.lastIndexOf("/") + 1)), 1);
+    list.splice(Number(button.dataset.to), 0, moved);
     save({ reload: true });
   } else if (action === "add-key") {
     const row = button.closest("[data-new-value]");
@@ -345,3 +369,4 @@ document.addEventListener("keydown", (event) => {
 });
 
 readData();
+reloadPreview();
