@@ -20,6 +20,7 @@ from jizuo.designer import (
     entity_drafts,
     expression_help,
     publish_preview,
+    report_drafts,
     transfer,
     workflow_drafts,
 )
@@ -374,6 +375,16 @@ def publish_definition_draft(app_key: str, kinds: str, key: str) -> tuple[Respon
 def create_automation(app_key: str) -> tuple[Response, int]:
     body = json_body()
     state = automation_drafts.create_automation(
+        get_session(), g.actor, app_key, body.get("key"), body.get("entity")
+    )
+    return _committed(state.to_dict(), 201)
+
+
+@designer_api.post("/apps/<app_key>/reports")
+@access(MEMBER_RULE)
+def create_report(app_key: str) -> tuple[Response, int]:
+    body = json_body()
+    state = report_drafts.create_report(
         get_session(), g.actor, app_key, body.get("key"), body.get("entity")
     )
     return _committed(state.to_dict(), 201)

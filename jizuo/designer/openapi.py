@@ -182,6 +182,15 @@ def designer_paths() -> dict[str, Any]:
                 True,
             ),
         },
+        f"{BASE}/apps/{{app}}/reports": {
+            "parameters": _params("app"),
+            "post": _op(
+                "designer_create_report",
+                "A new report on the records of an entity ({key, entity: 'app.entity'})",
+                "201",
+                True,
+            ),
+        },
         f"{automation}/expressions/check": {
             "parameters": _params("app", "key"),
             "post": _op(

@@ -138,6 +138,7 @@ def app_page(app_key: str) -> str:
         entities=entities,
         workflows=app_workflows(app_key),
         automations=app_workflows(app_key, "automation"),
+        reports=app_workflows(app_key, "report"),
         # The app's own entities first: an automation is usually about them.
         published_entities=sorted(
             automation_drafts.published_entities(session, g.actor),
@@ -260,6 +261,7 @@ def init_app(app: Any) -> None:
     from jizuo.designer import (  # noqa: F401 - add the routes
         automation_pages,
         form_pages,
+        report_pages,
         workflow_pages,
     )
 

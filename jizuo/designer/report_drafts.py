@@ -119,7 +119,8 @@ def form_choices(
     definitions = published_entities(session, actor)
     source = _source_ref(app_key, (body.get("source") or {}).get("entity", ""))
     columns = [group_key(g) for g in body.get("group_by", [])]
-    columns += [m.get("key") for m in body.get("measures", [])]
+    measures = [m.get("key") for m in body.get("measures", []) if m.get("key")]
+    columns += measures
     return {
         "entities": list(definitions),
         "source": source,
@@ -129,13 +130,18 @@ def form_choices(
         "buckets": BUCKETS,
         "operators": OPERATORS,
         "chart_types": CHART_TYPES,
-        "measure_keys": [m.get("key") for m in body.get("measures", [])],
+        "measure_keys": measures,
         "columns": [c for c in columns if c],
         "new_items": {
             "filter": {"field": "id", "op": "gte", "value": 1},
             "group": {"field": "id"},
             "measure": {"key": f"measure_{len(body.get('measures', [])) + 1}", "agg": "count"},
             "sort": {"key": columns[0] if columns else "records", "direction": "desc"},
+            "pivot": {"field": "state"},
+            "top": {"n": 10, "by": measures[0] if measures else "records", "other": True},
+            "pareto": {"measure": measures[0] if measures else "records"},
+            "chart": {"type": "bar", "x": columns[0] if columns else "records"}
+            | ({"y": measures[0]} if measures else {}),
         },
     }
 
