@@ -5,10 +5,8 @@
 // renders. Problems of the kernel's checker are put next to the input their path points
 // into. A page with a preview frame (the report designer) reloads it after every save.
 
-const root = document.getElementById("designer");
-const messages = JSON.parse(root.dataset.messages);
-const api = root.dataset.api;
-const statusLine = document.getElementById("d-status");
+import { debounce, messages, root, say, send, showCheck, showCompletions, stale } from "./page.js";
+
 const editor = document.getElementById("editor");
 let version = Number(root.dataset.version);
 const preview = document.getElementById("preview");
@@ -23,42 +21,6 @@ function readData() {
 
 function reloadPreview() {
   if (preview) preview.src = `${preview.dataset.src}?v=${version}`;
-}
-
-function say(text, alert = false) {
-  statusLine.textContent = text;
-  statusLine.setAttribute("role", alert ? "alert" : "status");
-}
-
-function debounce(fn, ms) {
-  let timer;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-}
-
-async function send(path, body, method = "POST") {
-  const response = await fetch(api + path, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const answer = await response.json().catch(() => ({}));
-  return { response, answer };
-}
-
-function stale(answer) {
-  const text = messages.stale
-    .replace("%(who)s", answer.updated_by || messages.someone)
-    .replace("%(when)s", answer.updated_at || "");
-  say(text, true);
-  const reload = document.createElement("button");
-  reload.type = "button";
-  reload.textContent = messages.reload;
-  reload.addEventListener("click", () => window.location.reload());
-  statusLine.append(" ", reload);
 }
 
 // -- JSON pointers -----------------------------------------------------------------------
@@ -290,47 +252,21 @@ const checkExpression = debounce(async (input) => {
   }
   const template = input.dataset.type === "template";
   const { answer } = await send("/expressions/check", { expression: source, template });
-  if (answer.valid) {
-    message.textContent = messages.expression_ok;
-    message.className = "expr-message ok";
-    input.removeAttribute("aria-invalid");
-  } else if (answer.errors) {
-    const e = answer.errors[0];
-    const where = e.start === null ? "" : ` (${e.start + 1}–${e.end}: «${source.slice(e.start, e.end)}»)`;
-    message.textContent = e.message + where;
-    message.className = "expr-message error";
-    input.setAttribute("aria-invalid", "true");
-  }
+  showCheck(input, message, source, answer);
   const before = source.slice(0, input.selectionStart ?? source.length);
   if (!/(record\.[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.test(before)) {
     list.replaceChildren();
     return;
   }
   const params = new URLSearchParams({ prefix: before.slice(-200) });
-  const response = await fetch(`${api}/expressions/complete?${params}`, { credentials: "same-origin" });
-  const { items } = await response.json();
-  list.replaceChildren(
-    ...items
-      .filter((item) => item.insert)
-      .map((item) => {
-        const li = document.createElement("li");
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "link";
-        button.textContent = item.name;
-        button.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
-        button.addEventListener("click", () => {
-          const end = input.selectionStart ?? input.value.length;
-          input.value = input.value.slice(0, end) + item.insert + input.value.slice(end);
-          input.focus();
-          list.replaceChildren();
-          input.dispatchEvent(new Event("change", { bubbles: true }));
-          checkExpression(input);
-        });
-        li.append(button);
-        return li;
-      }),
-  );
+  const keep = (item) => item.insert;
+  await showCompletions(list, params, keep, (item) => {
+    const end = input.selectionStart ?? input.value.length;
+    input.value = input.value.slice(0, end) + item.insert + input.value.slice(end);
+    input.focus();
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    checkExpression(input);
+  });
 }, 300);
 
 editor.addEventListener("input", (event) => {

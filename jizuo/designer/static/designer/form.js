@@ -4,13 +4,11 @@
 // Mouse drags use HTML5 drag and drop, touch drags pointer events, and every drag has a
 // keyboard alternative (Alt+arrows on a focused field or section, Enter on a palette type).
 
-const root = document.getElementById("designer");
-const messages = JSON.parse(root.dataset.messages);
-const api = root.dataset.api;
+import { debounce, messages, root, say, send, showCheck, showCompletions, stale, statusLine } from "./page.js";
+
 const base = root.dataset.page;
 const canvas = document.getElementById("canvas");
 const panel = document.getElementById("panel");
-const statusLine = document.getElementById("d-status");
 const preview = document.getElementById("preview");
 const dialog = document.getElementById("add-field");
 let version = Number(root.dataset.version);
@@ -20,42 +18,6 @@ let previewLang = "en";
 const FIELD = "application/x-jizuo-field";
 const TYPE = "application/x-jizuo-type";
 const SECTION = "application/x-jizuo-section";
-
-function say(text, alert = false) {
-  statusLine.textContent = text;
-  statusLine.setAttribute("role", alert ? "alert" : "status");
-}
-
-function debounce(fn, ms) {
-  let timer;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-}
-
-async function send(path, body, method = "POST") {
-  const response = await fetch(api + path, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const answer = await response.json().catch(() => ({}));
-  return { response, answer };
-}
-
-function stale(answer) {
-  const text = messages.stale
-    .replace("%(who)s", answer.updated_by || messages.someone)
-    .replace("%(when)s", answer.updated_at || "");
-  say(text, true);
-  const reload = document.createElement("button");
-  reload.type = "button";
-  reload.textContent = messages.reload;
-  reload.addEventListener("click", () => window.location.reload());
-  statusLine.append(" ", reload);
-}
 
 // Send an edit (ops, undo or redo) made on the current version; reload what shows the draft.
 async function edit(path, body = {}, { panel: reloadPanel = true } = {}) {
@@ -581,17 +543,7 @@ const checkExpression = debounce(async (input) => {
     return;
   }
   const { answer } = await send("/expressions/check", { expression: source, table });
-  if (answer.valid) {
-    message.textContent = messages.expression_ok;
-    message.className = "expr-message ok";
-    input.removeAttribute("aria-invalid");
-  } else if (answer.errors) {
-    const e = answer.errors[0];
-    const where = e.start === null ? "" : ` (${e.start + 1}–${e.end}: «${source.slice(e.start, e.end)}»)`;
-    message.textContent = e.message + where;
-    message.className = "expr-message error";
-    input.setAttribute("aria-invalid", "true");
-  }
+  showCheck(input, message, source, answer);
   const prefix = (source.slice(0, input.selectionStart ?? source.length).match(/[A-Za-z_][A-Za-z0-9_]*$/) || [""])[0];
   if (!prefix) {
     list.replaceChildren();
@@ -599,29 +551,13 @@ const checkExpression = debounce(async (input) => {
   }
   const params = new URLSearchParams({ prefix });
   if (table) params.set("table", table);
-  const response = await fetch(`${api}/expressions/complete?${params}`, { credentials: "same-origin" });
-  const { items } = await response.json();
-  list.replaceChildren(
-    ...items
-      .filter((item) => item.name !== prefix)
-      .map((item) => {
-        const li = document.createElement("li");
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "link";
-        button.textContent = item.name;
-        button.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus
-        button.addEventListener("click", () => {
-          const end = input.selectionStart ?? input.value.length;
-          input.value = input.value.slice(0, end - prefix.length) + item.insert + input.value.slice(end);
-          input.focus();
-          list.replaceChildren();
-          checkExpression(input);
-        });
-        li.append(button);
-        return li;
-      }),
-  );
+  const keep = (item) => item.name !== prefix;
+  await showCompletions(list, params, keep, (item) => {
+    const end = input.selectionStart ?? input.value.length;
+    input.value = input.value.slice(0, end - prefix.length) + item.insert + input.value.slice(end);
+    input.focus();
+    checkExpression(input);
+  });
 }, 300);
 
 panel.addEventListener("input", (event) => {
