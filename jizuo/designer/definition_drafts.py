@@ -9,7 +9,6 @@ against the app as it is now (an entity it names may have gone since it was save
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sqlalchemy import select
@@ -21,8 +20,7 @@ from jizuo.designer.drafts import (
     draft_state,
     record_step,
     require_designer,
-    step_to_redo,
-    step_to_undo,
+    take_step,
 )
 from jizuo.platform.actor import Actor
 from jizuo.platform.catalog import check_key, get_app
@@ -130,13 +128,7 @@ def walk_draft(
     actor.require_design()
     found = get_definition(session, actor, app_key, kind, key)
     check_draft_version(session, found, version)
-    step = step_to_undo(session, found) if undo else step_to_redo(session, found)
-    body = None if step is None else (step.before if undo else step.after)
-    if body is None:
-        what = "undo" if undo else "redo"
-        raise ValidationFailed(f"There is nothing to {what}.", errors=[error("", what, what)])
-    step.undone = undo
-    return _save(session, actor, app_key, found, copy.deepcopy(body))
+    return _save(session, actor, app_key, found, take_step(session, found, undo=undo))
 
 
 def publish_draft(

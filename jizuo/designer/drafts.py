@@ -12,6 +12,7 @@ current version.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from jizuo.platform.actor import DESIGNER, Actor
 from jizuo.platform.api.serialize import iso_time
-from jizuo.platform.errors import BadRequest, PermissionDenied, StaleVersion, error
+from jizuo.platform.errors import (
+    BadRequest,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+    error,
+)
 from jizuo.platform.models import Definition, DraftHistory, Entity, User
 
 #: How many steps back a designer can undo.
@@ -118,6 +125,18 @@ def step_to_redo(session: Session, owner: Owner) -> DraftHistory | None:
         .order_by(DraftHistory.id)
         .limit(1)
     )
+
+
+def take_step(session: Session, owner: Owner, *, undo: bool) -> dict:
+    """The body to save for an undo (the last edit's before) or a redo (the earliest undone
+    edit's after), the step marked accordingly; refused when there is nothing to take."""
+    step = step_to_undo(session, owner) if undo else step_to_redo(session, owner)
+    body = None if step is None else (step.before if undo else step.after)
+    if body is None:
+        what = "undo" if undo else "redo"
+        raise ValidationFailed(f"There is nothing to {what}.", errors=[error("", what, what)])
+    step.undone = undo
+    return copy.deepcopy(body)
 
 
 @dataclass

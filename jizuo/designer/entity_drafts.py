@@ -16,8 +16,7 @@ from jizuo.designer.drafts import (
     draft_state,
     record_step,
     require_designer,
-    step_to_redo,
-    step_to_undo,
+    take_step,
 )
 from jizuo.designer.form_design import apply_ops, published_shape
 from jizuo.platform import catalog
@@ -112,13 +111,7 @@ def _walk(
     actor.require_design()
     entity = catalog.get_entity(session, actor, app_key, entity_key)
     check_draft_version(session, entity, version)
-    step = step_to_undo(session, entity) if undo else step_to_redo(session, entity)
-    draft = None if step is None else (step.before if undo else step.after)
-    if draft is None:
-        what = "undo" if undo else "redo"
-        raise ValidationFailed(f"There is nothing to {what}.", errors=[error("", what, what)])
-    step.undone = undo
-    return _save(session, actor, app_key, entity, copy.deepcopy(draft))
+    return _save(session, actor, app_key, entity, take_step(session, entity, undo=undo))
 
 
 def revert_entity(
