@@ -41,6 +41,14 @@ PREVIEW_CSP = (
 )
 
 
+def framed_preview(page: str) -> Response:
+    """A preview page that the designer's own pages may show in a frame, and nothing else."""
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 def palette_labels() -> dict[str, str]:
     """The palette's field types as designers read them."""
     return {
@@ -318,10 +326,7 @@ def preview(app_key: str, entity_key: str) -> Response:
         reference_labels={},
         attachment_names={},
     )
-    response = Response(page, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return framed_preview(page)
 
 
 @designer.post(f"{ENTITY}/preview/evaluate")

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from jizuo.designer import definition_drafts, report_drafts
 from jizuo.designer.automation_pages import messages
-from jizuo.designer.form_pages import PREVIEW_CSP
+from jizuo.designer.form_pages import framed_preview
 from jizuo.designer.pages import attempt, designer
 from jizuo.platform import catalog
 from jizuo.platform.db import get_session
@@ -86,10 +86,7 @@ def report_preview(app_key: str, key: str) -> Response:
     shown = report_drafts.preview_report(session, g.actor, app_key, key, lang)
     session.rollback()
     page = render_template("designer/report_preview.html", preview=shown, lang=lang)
-    response = Response(page, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return framed_preview(page)
 
 
 @designer.post("/apps/<app_key>/reports")
