@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from records import fresh_database  # bench/records.py, beside this file
 
 from jizuo import create_app
 from jizuo.platform import catalog, publishing
@@ -49,7 +49,6 @@ from jizuo.platform.import_runs import ImportLimits, dry_run, start_import, stor
 from jizuo.platform.imports import ImportOptions
 from jizuo.platform.models import Job
 from jizuo.platform.records import RecordStore
-from jizuo.platform.schema import upgrade_database
 
 APP_KEY = "bench"
 SUPPLIERS = 200
@@ -150,19 +149,6 @@ def converted(i: int, supplier_ids: dict[str, int]) -> dict[str, Any]:
 
 
 # -- set-up --------------------------------------------------------------------------------
-
-
-def fresh_database(url: str | None, folder: str) -> str:
-    if url is None:
-        url = f"sqlite:///{folder}/bench.sqlite"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade_database(engine)
-    engine.dispose()
-    return url
 
 
 def make_app(url: str, folder: str, batch: int):  # noqa: ANN201

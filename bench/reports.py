@@ -41,16 +41,16 @@ from typing import Any
 
 import pandas as pd
 from flask import Flask
+from records import fresh_database  # bench/records.py, beside this file
 from sqlalchemy import Engine, insert, text
 
 from jizuo import create_app
 from jizuo.platform import catalog, definitions, publishing
 from jizuo.platform.actor import Actor
 from jizuo.platform.auth import add_member, create_user
-from jizuo.platform.db import WRITE_OPTION, engine_of, make_engine, new_session
+from jizuo.platform.db import WRITE_OPTION, engine_of, new_session
 from jizuo.platform.models import Record, utcnow
 from jizuo.platform.report_engine import run_report
-from jizuo.platform.schema import upgrade_database
 
 APP_KEY = "bench"
 LINES = [f"L{n:02d}" for n in range(1, 21)]
@@ -159,20 +159,6 @@ class Row:
 
 
 # -- set-up --------------------------------------------------------------------------------
-
-
-def fresh_database(url: str | None, folder: str) -> str:
-    """A migrated, empty database: a new SQLite file, or PostgreSQL from a clean schema."""
-    if url is None:
-        url = f"sqlite:///{folder}/bench.sqlite"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade_database(engine)
-    engine.dispose()
-    return url
 
 
 def set_up(url: str, folder: str, records: int, repeat: int) -> Bench:
